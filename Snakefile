@@ -1,0 +1,22 @@
+# HER2+ IPD meta-analysis: from sponsor study packages to a pooled, audited report.
+# This file is a table of contents; logic lives in src/her2meta and workflow/rules.
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/extract.smk"
+include: "workflow/rules/harmonize.smk"
+include: "workflow/rules/estimate.smk"
+include: "workflow/rules/pool.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    input:
+        all_targets(),
+    default_target: True

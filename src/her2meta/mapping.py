@@ -1,0 +1,399 @@
+"""Declarative per-study extraction mappings: load, validate and apply.
+
+A mapping is data (YAML validated by schemas/mapping.json), never code: it names files,
+row filters, long-to-wide pivots, the subject key to join on, and for each harmonized field
+the source column with its parsing, code map and unit. Applying it gives one row per subject
+with harmonized field names, and a QC record that counts every exclusion and every missing
+value with its reason.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from .errors import StudyDataError
+from .io import read_table, sha256_file
+from .schemas import field_kind, harmonized_fields, load_schema
+
+DAYS_PER_MONTH = 365.25 / 12
+UNIT_TO_MONTHS = {"days": 1 / DAYS_PER_MONTH, "weeks": 7 / DAYS_PER_MONTH, "months": 1.0, "years": 12.0}
+
+# Fields a mapping may fill that are not part of the harmonized model: inputs of a derivation.
+EXTRACTION_ONLY_FIELDS = {
+    "her2_ish_amplified": {
+        "type": ["boolean", "null"],
+        "description": "Single-result ISH call (amplified / not amplified) when the source has no ratio or copy number.",
+    },
+}
+
+# Harmonized fields that only the harmonization step derives; a mapping must not set them.
+DERIVED_ONLY_FIELDS = {"study_id", "her2_ish_group", "her2_status", "hr_status", "hr_status_source", "er_low", "pcr_source"}
+
+
+def mappable_fields() -> dict[str, dict[str, Any]]:
+    fields = {name: prop for name, prop in harmonized_fields().items() if name not in DERIVED_ONLY_FIELDS}
+    fields.update(EXTRACTION_ONLY_FIELDS)
+    return fields
+
+
+@dataclass
+class Mapping:
+    study_id: str
+    spec: dict[str, Any]
+    path: Path
+
+    @property
+    def abbreviations(self) -> dict[str, str]:
+        return dict(self.spec.get("abbreviations", {}))
+
+    @property
+    def receptor_cutoff(self) -> float | None:
+        return self.spec.get("receptor_categories_cutoff_percent")
+
+
+def load_mapping(path: Path | str, *, study: str | None = None) -> Mapping:
+    """Read and validate a mapping file. YAML syntax errors report line and column."""
+    import jsonschema
+
+    path = Path(path)
+    label = study or path.stem
+    if not path.is_file():
+        raise StudyDataError(label, f"mapping file not found: {path}", file=str(path), hint="check the study sheet's `mapping` column")
+    text = path.read_text(encoding="utf-8")
+    try:
+        spec = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise StudyDataError(label, f"the mapping is not valid YAML{where}: {getattr(exc, 'problem', exc)}", file=str(path)) from exc
+    if not isinstance(spec, dict):
+        raise StudyDataError(label, "the mapping must be a YAML mapping (key: value) at the top level", file=str(path))
+    validator = jsonschema.Draft202012Validator(load_schema("mapping"))
+    errors = sorted(validator.iter_errors(spec), key=lambda e: list(e.absolute_path))
+    if errors:
+        first = errors[0]
+        where = "/".join(str(p) for p in first.absolute_path) or "(top level)"
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise StudyDataError(label, f"the mapping breaks its schema at {where}: {first.message}{more}", file=str(path),
+                             hint="see config/README.md, section 'Mapping files'")
+    if study is not None and spec["study_id"] != study:
+        raise StudyDataError(study, f"the mapping declares study_id {spec['study_id']!r}", file=str(path),
+                             hint="the mapping's study_id must equal the study sheet's study_id")
+    _check_references(spec, path)
+    return Mapping(study_id=spec["study_id"], spec=spec, path=path)
+
+
+def _check_references(spec: dict[str, Any], path: Path) -> None:
+    study = spec["study_id"]
+    datasets = spec["datasets"]
+    if spec["subjects"] not in datasets:
+        raise StudyDataError(study, f"subjects names dataset {spec['subjects']!r}, which is not declared", file=str(path),
+                             hint=f"declared datasets: {', '.join(datasets)}")
+    allowed = mappable_fields()
+    for name, rule in spec["fields"].items():
+        if name not in allowed:
+            raise StudyDataError(study, f"unknown field name {name!r}", file=str(path), field=name,
+                                 hint=f"harmonized fields a mapping can fill: {', '.join(allowed)}")
+        if field_kind(allowed[name]) == "boolean" and "codes" not in rule:
+            raise StudyDataError(study, f"field {name} is yes/no: it needs a `codes:` map (e.g. Yes: true, No: false)",
+                                 file=str(path), field=name, hint="list every source value under codes")
+        for ref in [rule.get("from")] + list((rule.get("dates") or {}).get(k) for k in ("start", "end")):
+            if ref is not None and ref.split(".", 1)[0] not in datasets:
+                raise StudyDataError(study, f"field {name} reads from dataset {ref.split('.', 1)[0]!r}, which is not declared",
+                                     file=str(path), field=name, hint=f"declared datasets: {', '.join(datasets)}")
+    if "patient_id" not in spec["fields"]:
+        raise StudyDataError(study, "the mapping does not say where patient_id comes from", file=str(path), field="patient_id")
+    for name in spec.get("constants", {}):
+        if name not in allowed:
+            raise StudyDataError(study, f"unknown constant field {name!r}", file=str(path), field=name,
+                                 hint=f"harmonized fields: {', '.join(allowed)}")
+
+
+# ----------------------------------------------------------------------------------------------
+# Applying a mapping
+
+
+@dataclass
+class _Dataset:
+    name: str
+    frame: pd.DataFrame  # indexed by subject key (unique)
+    file: str
+    decimal: str = "."
+
+
+@dataclass
+class ExtractionResult:
+    data: pd.DataFrame
+    qc: dict[str, Any] = field(default_factory=dict)
+
+
+def canonical_code(value: Any) -> str | None:
+    """The string form under which a source value is looked up in a code map."""
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return "true" if value else "false"
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        return str(int(value)) if float(value).is_integer() else repr(float(value))
+    return str(value).strip()
+
+
+def apply_mapping(mapping: Mapping, package_dir: Path | str) -> ExtractionResult:
+    """Read the study package and return one row per subject with harmonized field names."""
+    spec, study = mapping.spec, mapping.study_id
+    package_dir = Path(package_dir)
+    qc: dict[str, Any] = {"study_id": study, "mapping": str(mapping.path), "files": [], "subjects": {}, "fields": {}, "unmatched_rows": {}}
+    raw_cache: dict[tuple, pd.DataFrame] = {}
+    datasets: dict[str, _Dataset] = {}
+
+    subjects_name = spec["subjects"]
+    for name, dspec in spec["datasets"].items():
+        datasets[name] = _load_dataset(study, name, dspec, package_dir, raw_cache, qc, is_subjects=(name == subjects_name))
+
+    subjects = datasets[subjects_name]
+    index = subjects.frame.index
+    for name, ds in datasets.items():
+        if name == subjects_name:
+            continue
+        matched = ds.frame.index.isin(index)
+        unmatched = int((~matched).sum())
+        qc["unmatched_rows"][name] = unmatched
+        if len(ds.frame) and not matched.any():
+            raise StudyDataError(
+                study,
+                f"no subject of dataset {name} matches a subject of {subjects_name} on the key",
+                file=ds.file,
+                field=spec["datasets"][name]["key"],
+                example=f"{name} key {ds.frame.index[0]!r} vs {subjects_name} key {index[0] if len(index) else '(none)'!r}",
+                hint="check `key:` of both datasets; identifiers must be spelled identically",
+            )
+
+    out = pd.DataFrame(index=index)
+    allowed = mappable_fields()
+    for fname, rule in spec["fields"].items():
+        out[fname], qc["fields"][fname] = _map_field(study, fname, rule, allowed[fname], datasets, index)
+    for fname, value in (spec.get("constants") or {}).items():
+        out[fname] = value
+        qc["fields"][fname] = {"source": "constant", "value": value, "missing": 0}
+    if out["patient_id"].isna().any():
+        raise StudyDataError(study, "patient_id is missing for some subjects", field="patient_id", file=subjects.file)
+    out.insert(0, "study_id", study)
+    out = out.reset_index(drop=True)
+    qc["subjects"]["rows_out"] = len(out)
+    return ExtractionResult(data=out, qc=qc)
+
+
+def _load_dataset(study, name, dspec, package_dir, raw_cache, qc, *, is_subjects) -> _Dataset:
+    path = package_dir / dspec["file"]
+    read_opts = {k: dspec[k] for k in ("encoding", "sep", "decimal", "sheet") if k in dspec}
+    cache_key = (str(path), dspec.get("format"), tuple(sorted(read_opts.items())))
+    if cache_key not in raw_cache:
+        raw_cache[cache_key] = read_table(path, study=study, file_format=dspec.get("format"), **read_opts)
+        qc["files"].append({"file": str(path), "sha256": sha256_file(path), "rows": len(raw_cache[cache_key])})
+    frame = raw_cache[cache_key]
+    _require_columns(study, name, frame, [dspec["key"]] + [c["column"] for c in dspec.get("filter", [])]
+                     + ([dspec["pivot"]["names_from"], dspec["pivot"]["values_from"]] if "pivot" in dspec else []), str(path))
+    rows_in = len(frame)
+    exclusions = []
+    for cond in dspec.get("filter", []):
+        keep = _condition_mask(frame, cond)
+        dropped = int((~keep).sum())
+        if is_subjects:
+            exclusions.append({"reason": cond.get("reason") or _describe_condition(cond), "count": dropped})
+        frame = frame[keep]
+    if is_subjects:
+        qc["subjects"] = {"dataset": name, "rows_in": rows_in, "excluded": exclusions}
+    elif len(frame) == 0:
+        raise StudyDataError(study, f"the filter of dataset {name} selects no row", file=str(path),
+                             hint=f"filters: {dspec.get('filter')}; check the codes present in the file")
+    key = dspec["key"]
+    keys = frame[key].map(canonical_code)
+    if keys.isna().any():
+        raise StudyDataError(study, f"{int(keys.isna().sum())} rows of dataset {name} have no subject identifier",
+                             file=str(path), field=key, hint="every row must carry the subject key")
+    frame = frame.assign(**{key: keys})
+    if "pivot" in dspec:
+        frame = _pivot(study, name, frame, key, dspec["pivot"], str(path))
+    else:
+        dup = frame[key].duplicated(keep=False)
+        if dup.any():
+            example = frame.loc[dup, key].iloc[0]
+            raise StudyDataError(
+                study,
+                f"dataset {name} has {int(frame[key].duplicated().sum())} duplicated subject identifiers",
+                file=str(path), field=key, example=f"{key} = {example!r}",
+                hint="add a filter that leaves one row per subject (e.g. PARAMCD), or a pivot",
+            )
+        frame = frame.set_index(key, drop=False)
+    return _Dataset(name=name, frame=frame, file=str(path), decimal=dspec.get("decimal", "."))
+
+
+def _require_columns(study, name, frame, columns, file):
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise StudyDataError(study, f"dataset {name} has no column {', '.join(map(repr, missing))}", file=file,
+                             field=missing[0], hint=f"columns that exist: {', '.join(frame.columns)}")
+
+
+def _condition_mask(frame: pd.DataFrame, cond: dict[str, Any]) -> pd.Series:
+    values = frame[cond["column"]].map(canonical_code)
+    if "equals" in cond:
+        return values == canonical_code(cond["equals"])
+    if "in" in cond:
+        return values.isin([canonical_code(v) for v in cond["in"]])
+    return ~values.isin([canonical_code(v) for v in cond["not_in"]])
+
+
+def _describe_condition(cond: dict[str, Any]) -> str:
+    for op in ("equals", "in", "not_in"):
+        if op in cond:
+            return f"{cond['column']} {op.replace('_', ' ')} {cond[op]}"
+    return str(cond)
+
+
+def _pivot(study, name, frame, key, pivot, file) -> pd.DataFrame:
+    names, values = pivot["names_from"], pivot["values_from"]
+    dup = frame.duplicated([key, names], keep=False)
+    if dup.any():
+        row = frame.loc[dup].iloc[0]
+        raise StudyDataError(study, f"dataset {name} has more than one {values} per subject and {names}", file=file,
+                             field=names, example=f"{key} = {row[key]!r}, {names} = {row[names]!r}",
+                             hint="add a filter that selects one record per subject and parameter")
+    wide = frame.pivot(index=key, columns=names, values=values)
+    wide.columns = [str(c) for c in wide.columns]
+    wide.columns.name = None
+    wide[key] = wide.index
+    return wide
+
+
+def _column(study, datasets, ref, index, fname):
+    ds_name, column = ref.split(".", 1)
+    ds = datasets[ds_name]
+    if column not in ds.frame.columns:
+        raise StudyDataError(study, f"dataset {ds_name} has no column {column!r} (needed for field {fname})", file=ds.file,
+                             field=fname, hint=f"columns that exist: {', '.join(map(str, ds.frame.columns))}")
+    present = index.isin(ds.frame.index)
+    values = ds.frame[column].reindex(index)
+    return values, ds, int((~present).sum())
+
+
+def _map_field(study, fname, rule, prop, datasets, index):
+    kind = field_kind(prop)
+    info: dict[str, Any] = {}
+    if "dates" in rule:
+        values, ds, absent = _duration_from_dates(study, fname, rule["dates"], datasets, index)
+        info["source"] = f"{rule['dates']['start']} -> {rule['dates']['end']}"
+    else:
+        raw, ds, absent = _column(study, datasets, rule["from"], index, fname)
+        info["source"] = rule["from"]
+        values = _convert(study, fname, rule, kind, raw, ds)
+    info["no_record"] = absent
+    info["missing"] = int(pd.isna(values).sum())
+    return _typed(values, kind), info
+
+
+def _convert(study, fname, rule, kind, raw: pd.Series, ds: _Dataset) -> pd.Series:
+    codes = {canonical_code(k): v for k, v in (rule.get("codes") or {}).items()}
+    missing_tokens = {canonical_code(v) for v in rule.get("missing", [])}
+    keys = raw.map(canonical_code)
+    keys = keys.where(~keys.isin(missing_tokens) & (keys != ""), None)
+    if codes:
+        present = keys.dropna()
+        unknown = present[~present.isin(list(codes))]
+        if len(unknown):
+            counts = unknown.value_counts()
+            listing = ", ".join(f"{value!r} ({n} rows)" for value, n in counts.items())
+            raise StudyDataError(study, f"value(s) with no code mapping: {listing}", file=ds.file, field=fname,
+                                 example=f"subject {unknown.index[0]!r} has {unknown.iloc[0]!r}",
+                                 hint=f"add them under fields.{fname}.codes (or `missing:` if they mean not recorded)")
+        return keys.map(lambda k: None if k is None else codes[k])
+    parse = rule.get("parse") or ("number" if kind in ("number", "integer") else "text")
+    if parse == "text":
+        return keys
+    if parse == "date":
+        return _parse_dates(study, fname, keys, rule.get("date_format"), ds)
+    numbers = _parse_numbers(study, fname, keys, parse, ds)
+    if "unit" in rule:
+        numbers = numbers * UNIT_TO_MONTHS[rule["unit"]]
+    return numbers
+
+
+_BELOW_LIMIT = re.compile(r"^<\s*(\d+(?:\.\d+)?)$")
+
+
+def _parse_numbers(study, fname, keys: pd.Series, parse: str, ds: _Dataset) -> pd.Series:
+    def one(text):
+        if text is None:
+            return np.nan
+        s = text.replace(" ", "")
+        if parse == "percent":
+            s = s.rstrip("%")
+            below = _BELOW_LIMIT.match(s)
+            if below and float(below.group(1)) <= 1.0:
+                return 0.0  # "<1%" is below every positivity threshold used (1% and 10%): read as 0
+        if ds.decimal == ",":
+            s = s.replace(",", ".")
+        try:
+            return float(s)
+        except ValueError:
+            return _UNPARSEABLE
+
+    parsed = keys.map(one)
+    bad = parsed.map(lambda v: v is _UNPARSEABLE).astype(bool)
+    if bad.any():
+        counts = keys[bad].value_counts()
+        listing = ", ".join(f"{value!r} ({n} rows)" for value, n in counts.items())
+        raise StudyDataError(study, f"value(s) that are not {'percentages' if parse == 'percent' else 'numbers'}: {listing}",
+                             file=ds.file, field=fname, example=f"subject {keys[bad].index[0]!r} has {keys[bad].iloc[0]!r}",
+                             hint=f"list them under fields.{fname}.missing if they mean 'not recorded', or correct the source")
+    return parsed.astype(float)
+
+
+_UNPARSEABLE = object()
+
+
+def _parse_dates(study, fname, keys: pd.Series, fmt: str | None, ds: _Dataset) -> pd.Series:
+    parsed = pd.to_datetime(keys, format=fmt or "ISO8601", errors="coerce")
+    bad = keys.notna() & parsed.isna()
+    if bad.any():
+        raise StudyDataError(study, f"{int(bad.sum())} value(s) are not dates in format {fmt or 'ISO 8601'}", file=ds.file,
+                             field=fname, example=f"subject {keys[bad].index[0]!r} has {keys[bad].iloc[0]!r}",
+                             hint="set date_format in the mapping (e.g. %d.%m.%Y)")
+    return parsed
+
+
+def _duration_from_dates(study, fname, dates, datasets, index):
+    out = []
+    absent_total = 0
+    ds_used = None
+    for part in ("start", "end"):
+        raw, ds, absent = _column(study, datasets, dates[part], index, fname)
+        keys = raw.map(canonical_code).replace("", None)
+        if pd.api.types.is_datetime64_any_dtype(raw):
+            out.append(raw)
+        else:
+            out.append(_parse_dates(study, fname, keys, dates.get("date_format"), ds))
+        absent_total += absent
+        ds_used = ds
+    days = (out[1] - out[0]).dt.days.astype(float)
+    return days / DAYS_PER_MONTH, ds_used, absent_total
+
+
+def _typed(values: pd.Series, kind: str) -> pd.Series:
+    if kind == "number":
+        return pd.to_numeric(values, errors="raise").astype(float)
+    if kind == "integer":
+        numeric = pd.to_numeric(values, errors="raise")
+        return numeric.astype("Int64") if (numeric.dropna() % 1 == 0).all() else numeric.astype(float)
+    if kind == "boolean":
+        return values.map(lambda v: pd.NA if v is None or (isinstance(v, float) and np.isnan(v)) else bool(v)).astype("boolean")
+    return values.map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)).astype(object)

@@ -1,0 +1,66 @@
+"""The one place that knows the `snakemake` object handed to rule scripts.
+
+Every script in workflow/scripts is three lines: import a stage function, and call
+`run_job(snakemake, stage)`. This sets up logging to the rule's log file, turns the project's
+own errors into a readable message (and a non-zero exit), and writes provenance records for
+every output.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import logging
+import sys
+import traceback
+from pathlib import Path
+from typing import Any, Callable
+
+from .errors import Her2MetaError
+from .provenance import write_records
+
+
+def _jsonable(value: Any) -> Any:
+    try:
+        json.dumps(value)
+        return value
+    except TypeError:
+        if isinstance(value, dict):
+            return {str(k): _jsonable(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [_jsonable(v) for v in value]
+        return str(value)
+
+
+def run_job(smk: Any, stage: Callable[..., Any]) -> None:
+    """Run `stage(inputs=..., outputs=..., params=..., wildcards=..., log=...)` under logging and provenance."""
+    started = _dt.datetime.now(_dt.timezone.utc)
+    log_path = Path(smk.log[0]) if len(smk.log) else None
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if log_path is not None:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.FileHandler(log_path, mode="w", encoding="utf-8"))
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", handlers=handlers, force=True)
+    logger = logging.getLogger(f"her2meta.{smk.rule}")
+    params = {k: _jsonable(v) for k, v in smk.params.items()}
+    wildcards = dict(smk.wildcards.items())
+    try:
+        stage(inputs=smk.input, outputs=smk.output, params=params, wildcards=wildcards, logger=logger)
+    except Her2MetaError as exc:
+        logger.error("%s", exc)
+        sys.exit(1)
+    except Exception:
+        logger.error("unexpected failure in rule %s %s:\n%s", smk.rule, wildcards, traceback.format_exc())
+        sys.exit(1)
+    write_records(
+        rule=smk.rule,
+        wildcards=wildcards,
+        inputs=list(smk.input),
+        outputs=list(smk.output),
+        params=params,
+        results_dir=params.get("results_dir", "results"),
+        project_root=params.get("project_root", "."),
+        started=started,
+        seed=params.get("seed"),
+        log=list(smk.log),
+    )

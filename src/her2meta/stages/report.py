@@ -1,0 +1,25 @@
+"""render_report: pooled results, QC counts and figures -> results/report/index.html."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..io import atomic_write_text
+from ..report import render
+
+
+def _load(path) -> dict:
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def run(*, inputs, outputs, params, wildcards, logger) -> None:
+    qcs = {}
+    for path in inputs.qc:
+        qc = _load(path)
+        qcs[qc["study_id"]] = qc
+    html = render(config=params["config"], studies=params["studies"], qcs=qcs,
+                  documents=[_load(p) for p in inputs.pooled], forest_svgs=[Path(p) for p in inputs.forest])
+    atomic_write_text(outputs.html, html)
+    logger.info("report written: %s", outputs.html)

@@ -1,0 +1,21 @@
+rule pool_analysis:
+    input:
+        estimates=study_estimates,
+    output:
+        table=f"{RESULTS}/pooled/{{analysis}}.tsv",
+        json=f"{RESULTS}/pooled/{{analysis}}.json",
+    params:
+        analysis=lambda wc: config["analyses"][wc.analysis],
+        pooling=config["pooling"],
+        labels={s: STUDY[s]["label"] for s in STUDY},
+        **COMMON_PARAMS,
+    log:
+        f"{LOGS}/pool_analysis/{{analysis}}.log",
+    conda:
+        "../../envs/stats.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../scripts/pool_analysis.py"

@@ -1,0 +1,5 @@
+# Thin adapter: the logic is her2meta.stages.figures.run (tested without Snakemake).
+from her2meta.snakemake_adapter import run_job
+from her2meta.stages.figures import run
+
+run_job(snakemake, run)  # noqa: F821 (snakemake is injected by the script directive)
