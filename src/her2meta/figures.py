@@ -49,12 +49,14 @@ def _group_labels(spec: dict[str, Any]) -> tuple[str, str]:
     short = {"hr_status": "HR"}.get(field, field)
     sign = {"positive": "+", "negative": "-"}
     exposed, reference = spec["compare"]["exposed"], spec["compare"]["reference"]
-    return (f"Events/N {short}{sign.get(exposed, ' ' + exposed)}", f"Events/N {short}{sign.get(reference, ' ' + reference)}")
+    counted = "Responders/N" if spec["type"] == "binary" else "Events/N"
+    return (f"{counted} {short}{sign.get(exposed, ' ' + exposed)}", f"{counted} {short}{sign.get(reference, ' ' + reference)}")
 
 
 def pooled_rows(document: dict[str, Any]) -> list[dict[str, Any]]:
     out = []
-    for method, result in document["models"].items():
+    for method in document["pooling"]["methods"]:
+        result = document["models"][method]
         if "error" in result:
             continue
         note = f"k = {result['k']}"

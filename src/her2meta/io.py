@@ -170,7 +170,7 @@ def write_parquet(path: Path | str, frame: pd.DataFrame) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
-        pq.write_table(table, tmp, compression="zstd", write_statistics=False, created_by="her2meta")
+        pq.write_table(table, tmp, compression="zstd", write_statistics=False)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

@@ -39,7 +39,8 @@ def _scale(document: dict[str, Any]):
 def analysis_section(document: dict[str, Any], forest_svg: Path) -> dict[str, Any]:
     tf = _scale(document)
     models = []
-    for method, result in document["models"].items():
+    for method in document["pooling"]["methods"]:
+        result = document["models"][method]
         if "error" in result:
             models.append({"method": METHOD_LABELS.get(method, method), "error": result["error"]})
             continue

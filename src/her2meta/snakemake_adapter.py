@@ -32,6 +32,12 @@ def _jsonable(value: Any) -> Any:
         return str(value)
 
 
+def results_root(output: str) -> Path:
+    """The results folder: the top folder of an output path (results/<stage>/...)."""
+    parts = Path(output).parts
+    return Path(parts[0]) if len(parts) > 1 else Path(".")
+
+
 def run_job(smk: Any, stage: Callable[..., Any]) -> None:
     """Run `stage(inputs=..., outputs=..., params=..., wildcards=..., log=...)` under logging and provenance."""
     started = _dt.datetime.now(_dt.timezone.utc)
@@ -58,8 +64,8 @@ def run_job(smk: Any, stage: Callable[..., Any]) -> None:
         inputs=list(smk.input),
         outputs=list(smk.output),
         params=params,
-        results_dir=params.get("results_dir", "results"),
-        project_root=params.get("project_root", "."),
+        results_dir=results_root(smk.output[0]),
+        project_root=Path(smk.scriptdir).resolve().parents[1],
         started=started,
         seed=params.get("seed"),
         log=list(smk.log),

@@ -1,15 +1,10 @@
 # Configuration, the study sheet and the input functions every stage uses.
-import os
 import re
 import sys
 from pathlib import Path
 
 PROJECT_ROOT = Path(workflow.basedir)
 sys.path.insert(0, str(PROJECT_ROOT / "src"))
-# Rule scripts run in their own interpreters (and conda envs): let them import the package.
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    p for p in [str(PROJECT_ROOT / "src"), os.environ.get("PYTHONPATH", "")] if p
-)
 
 from her2meta.config import (  # noqa: E402
     analyses_for_study,
@@ -28,7 +23,6 @@ STUDY_ROWS = read_study_sheet(config["studies"], project_root=".", data_root=con
 STUDY = {row["study_id"]: row for row in STUDY_ROWS}
 IPD_STUDIES = included_studies(STUDY_ROWS, source="ipd")
 ANALYSES = list(config["analyses"])
-COMMON_PARAMS = {"results_dir": RESULTS, "project_root": str(PROJECT_ROOT)}
 
 
 wildcard_constraints:

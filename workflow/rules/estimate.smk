@@ -6,7 +6,6 @@ rule estimate_study:
     params:
         analysis=lambda wc: config["analyses"][wc.analysis],
         level=config["pooling"]["level"],
-        **COMMON_PARAMS,
     log:
         f"{LOGS}/estimate_study/{{analysis}}/{{study}}.log",
     conda:

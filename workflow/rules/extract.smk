@@ -7,7 +7,6 @@ rule extract_study:
         qc=f"{RESULTS}/extracted/{{study}}.qc.json",
     params:
         package_dir=lambda wc: package_dir(wc.study),
-        **COMMON_PARAMS,
     log:
         f"{LOGS}/extract_study/{{study}}.log",
     conda:

@@ -9,7 +9,6 @@ rule harmonize_study:
     params:
         study=lambda wc: STUDY[wc.study],
         harmonization=config["harmonization"],
-        **COMMON_PARAMS,
     log:
         f"{LOGS}/harmonize_study/{{study}}.log",
     conda:

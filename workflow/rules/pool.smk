@@ -8,7 +8,6 @@ rule pool_analysis:
         analysis=lambda wc: config["analyses"][wc.analysis],
         pooling=config["pooling"],
         labels={s: STUDY[s]["label"] for s in STUDY},
-        **COMMON_PARAMS,
     log:
         f"{LOGS}/pool_analysis/{{analysis}}.log",
     conda:

@@ -6,7 +6,6 @@ rule plot_forest:
         png=f"{RESULTS}/figures/{{analysis}}/forest.png",
     params:
         sources={s: STUDY[s]["data_source"] for s in STUDY},
-        **COMMON_PARAMS,
     log:
         f"{LOGS}/plot_forest/{{analysis}}.log",
     conda:
@@ -29,7 +28,6 @@ rule render_report:
     params:
         studies=STUDY_ROWS,
         config=config,
-        **COMMON_PARAMS,
     log:
         f"{LOGS}/render_report/report.log",
     conda:

@@ -1,4 +1,5 @@
 # Thin adapter: the logic is her2meta.stages.pool.run (tested without Snakemake).
+import _src_path  # noqa: F401  (makes src/ importable in any environment)
 from her2meta.snakemake_adapter import run_job
 from her2meta.stages.pool import run
 

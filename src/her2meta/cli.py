@@ -1,0 +1,147 @@
+"""The `her2meta` command line: the package's tools for people and for the workflow.
+
+    her2meta pool INPUT.csv [...]            pool (yi, vi) or 2x2 tables; JSON or text
+    her2meta simulate demo --out DIR          regenerate the synthetic demo study packages
+    her2meta mapping check MAPPING PACKAGE    apply a study mapping and print what it extracts
+    her2meta mapping scaffold PACKAGE         list a package's datasets and columns as a mapping skeleton
+    her2meta config check [CONFIG]            validate the configuration and the study sheet
+
+Each subcommand imports only what it needs, so the command starts quickly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .errors import Her2MetaError
+
+
+def _add_pool(sub) -> None:
+    parser = sub.add_parser("pool", help="pool study estimates (yi, vi) or 2x2 tables",
+                            description="Meta-analysis of a CSV of study estimates or 2x2 tables.")
+    from .pool.cli import add_arguments
+
+    add_arguments(parser)
+    parser.set_defaults(handler=_run_pool)
+
+
+def _run_pool(args) -> int:
+    from .pool.cli import run
+
+    return run(args)
+
+
+def _run_simulate_demo(args) -> int:
+    from .simulate import write_demo
+
+    written = write_demo(Path(args.out), seed=args.seed)
+    print(f"wrote {len(written)} files under {args.out} (seed {args.seed})")
+    return 0
+
+
+def _run_mapping_check(args) -> int:
+    from .mapping import apply_mapping, load_mapping
+
+    mapping = load_mapping(args.mapping)
+    result = apply_mapping(mapping, Path(args.package))
+    data = result.data
+    print(f"study {mapping.study_id}: {len(data)} subjects")
+    for exclusion in result.qc["subjects"].get("excluded", []):
+        print(f"  excluded: {exclusion['count']} ({exclusion['reason']})")
+    print(f"  {'field':<24} {'source':<34} {'missing':>8}  values")
+    for name, info in result.qc["fields"].items():
+        if name == "patient_id":
+            continue
+        column = data[name]
+        if column.dtype.kind in "fiu" and column.notna().any():
+            values = f"min {column.min():.4g}, max {column.max():.4g}"
+        else:
+            counts = column.astype(str).value_counts()
+            values = ", ".join(f"{k} ({v})" for k, v in counts.head(6).items()) + (" ..." if len(counts) > 6 else "")
+        print(f"  {name:<24} {str(info['source']):<34} {info['missing']:>8}  {values}")
+    return 0
+
+
+def _run_mapping_scaffold(args) -> int:
+    from .io import READERS, read_table
+
+    package = Path(args.package)
+    files = sorted(p for p in package.rglob("*") if p.is_file() and p.suffix.lower() in READERS and p.suffix.lower() != ".txt")
+    if not files:
+        raise Her2MetaError(f"no readable data files (.xpt, .sas7bdat, .csv, .xlsx, ...) under {package}")
+    lines = ["mapping_version: 1", f"study_id: {args.study or package.name}", "datasets:"]
+    for path in files:
+        frame = read_table(path, study=args.study or package.name)
+        name = path.stem.lower().replace("-", "_")
+        key = next((c for c in frame.columns if c.upper() in {"USUBJID", "SUBJID", "PATID", "PATIENT", "ID", "PT_NO"}), frame.columns[0])
+        lines += [f"  {name}:", f"    file: {path.relative_to(package)}", f"    key: {key}",
+                  f"    # {len(frame)} rows; columns: {', '.join(frame.columns)}"]
+    lines += ["subjects: " + files[0].stem.lower(), "fields:", f"  patient_id: {{from: {files[0].stem.lower()}.{key}}}",
+              "  # add one line per harmonized field: see config/README.md", "constants:", "  setting: neoadjuvant"]
+    print("\n".join(lines))
+    return 0
+
+
+def _run_config_check(args) -> int:
+    from .config import load_config, read_study_sheet
+    from .mapping import load_mapping
+
+    config = load_config(args.config)
+    root = Path(args.config).resolve().parent.parent
+    rows = read_study_sheet(root / config["studies"], project_root=root, data_root=config["data_root"])
+    for row in rows:
+        if row["data_source"] == "ipd" and row["include"]:
+            load_mapping(root / row["mapping"], study=row["study_id"])
+    included = sum(1 for r in rows if r["include"])
+    print(f"configuration valid: {len(config['analyses'])} analyses, {len(rows)} studies ({included} included), all mappings valid")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="her2meta", description="IPD meta-analysis tools for HER2-positive breast cancer trials.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    try:
+        _add_pool(sub)
+    except ImportError:  # pragma: no cover - the pooling CLI ships with the package
+        pass
+
+    simulate = sub.add_parser("simulate", help="synthetic study packages")
+    sim_sub = simulate.add_subparsers(dest="what", required=True)
+    demo = sim_sub.add_parser("demo", help="write the embedded demo packages (byte-identical for a seed)")
+    demo.add_argument("--out", default="resources/demo", help="output folder (default: resources/demo)")
+    demo.add_argument("--seed", type=int, default=20261121, help="global seed (default: 20261121)")
+    demo.set_defaults(handler=_run_simulate_demo)
+
+    mapping = sub.add_parser("mapping", help="write and check study mappings")
+    map_sub = mapping.add_subparsers(dest="what", required=True)
+    check = map_sub.add_parser("check", help="apply a mapping to its package and summarize each field")
+    check.add_argument("mapping", help="mapping YAML file")
+    check.add_argument("package", help="study package folder")
+    check.set_defaults(handler=_run_mapping_check)
+    scaffold = map_sub.add_parser("scaffold", help="print a mapping skeleton listing the package's datasets and columns")
+    scaffold.add_argument("package", help="study package folder")
+    scaffold.add_argument("--study", help="study_id (default: the folder name)")
+    scaffold.set_defaults(handler=_run_mapping_scaffold)
+
+    config = sub.add_parser("config", help="check the workflow configuration")
+    config_sub = config.add_subparsers(dest="what", required=True)
+    config_check = config_sub.add_parser("check", help="validate config, study sheet and every mapping")
+    config_check.add_argument("config", nargs="?", default="config/config.yaml")
+    config_check.set_defaults(handler=_run_config_check)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except Her2MetaError as exc:
+        print(f"her2meta: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

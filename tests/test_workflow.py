@@ -1,0 +1,104 @@
+"""End to end: the workflow on a 3-study configuration in a temporary folder."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+STUDIES = ["SIM-NEOSPHERE", "SIM-NEOALTTO", "SIM-BUZDAR"]  # one of each source shape
+
+pytestmark = pytest.mark.workflow
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    work = tmp_path_factory.mktemp("workflow")
+    (work / "config").mkdir()
+    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    config["data_root"] = str(ROOT / "resources" / "demo")
+    (work / "config" / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    sheet = pd.read_csv(ROOT / "config" / "studies.tsv", sep="\t", dtype=str, keep_default_na=False)
+    sheet = sheet[sheet["study_id"].isin(STUDIES)].copy()
+    sheet["mapping"] = [str(ROOT / m) for m in sheet["mapping"]]
+    sheet.to_csv(work / "config" / "studies.tsv", sep="\t", index=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(work), "--cores", "2"],
+        capture_output=True, text=True, timeout=900,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    return work
+
+
+def test_pooled_tables_have_every_model_and_all_studies(run_dir):
+    pooled = pd.read_csv(run_dir / "results" / "pooled" / "pcr_by_hr.tsv", sep="\t")
+    assert list(pooled["method"]) == ["FE", "REML", "DL"]
+    assert set(pooled["k"]) == {3}
+    assert pooled.loc[pooled["primary"], "method"].tolist() == ["REML"]
+    row = pooled.set_index("method").loc["FE"]
+    assert row["ci_lb"] < row["estimate"] < row["ci_ub"]
+    assert row["exp_estimate"] == pytest.approx(float(pd.Series([row["estimate"]]).map(__import__("math").exp)[0]))
+    document = json.loads((run_dir / "results" / "pooled" / "efs_by_hr.json").read_text())
+    assert {s["study_id"] for s in document["studies"]} == set(STUDIES)
+    assert document["measure"] == "HR" and document["models"]["REML"]["k"] >= 2
+
+
+def test_fixed_effect_equals_inverse_variance_average_of_the_study_tables(run_dir):
+    estimates = pd.concat(pd.read_csv(p, sep="\t") for p in (run_dir / "results" / "estimates" / "pcr_by_hr").glob("*.tsv"))
+    w = 1 / estimates["se"] ** 2
+    pooled = pd.read_csv(run_dir / "results" / "pooled" / "pcr_by_hr.tsv", sep="\t").set_index("method")
+    assert pooled.loc["FE", "estimate"] == pytest.approx((w * estimates["estimate"]).sum() / w.sum(), rel=1e-9)
+
+
+def test_report_is_self_contained_and_shows_each_analysis(run_dir):
+    html = (run_dir / "results" / "report" / "index.html").read_text()
+    assert "Synthetic demonstration data" in html
+    assert html.count('src="data:image/svg+xml;base64,') == 2
+    assert "pCR (ypT0/is ypN0): HR-positive vs HR-negative" in html and "Event-free survival" in html
+    for label in ("NeoSphere (synthetic)", "NeoALTTO (synthetic)", "Buzdar / MD Anderson (synthetic)"):
+        assert label in html
+    assert "http://" not in html and "https://" not in html.replace("https://json-schema.org", "")
+    assert "10% cut-off" in html  # the category-only study is flagged
+
+
+def test_no_patient_identifier_leaves_the_secure_zone(run_dir):
+    ids = set()
+    for path in (run_dir / "results" / "harmonized").glob("*.parquet"):
+        ids |= set(pd.read_parquet(path)["patient_id"].astype(str))
+    assert len(ids) > 500
+    release = [p for sub in ("pooled", "figures", "report", "estimates") for p in (run_dir / "results" / sub).rglob("*") if p.is_file()]
+    assert release
+    long_ids = {i for i in ids if len(i) >= 8}  # short ids such as "12" would match any number
+    for path in release:
+        text = path.read_bytes().decode("utf-8", errors="ignore")
+        leaked = [i for i in long_ids if i in text]
+        assert not leaked, f"{path} contains patient identifiers {leaked[:3]}"
+
+
+def test_every_result_has_a_provenance_record(run_dir):
+    results = run_dir / "results"
+    outputs = [p for p in results.rglob("*") if p.is_file() and "provenance" not in p.parts]
+    assert outputs
+    for path in outputs:
+        record = results / "provenance" / (str(path.relative_to(results)) + ".json")
+        assert record.is_file(), f"no provenance record for {path}"
+    record = json.loads((results / "provenance" / "extracted" / "SIM-NEOSPHERE.parquet.json").read_text())
+    assert record["rule"] == "extract_study" and record["wildcards"] == {"study": "SIM-NEOSPHERE"}
+    raw = [i for i in record["inputs"] if i["path"].endswith("adsl.xpt")]
+    assert raw and len(raw[0]["sha256"]) == 64
+    assert record["software"]["pandas"] and "git_commit" in record["code"]
+
+
+def test_rerun_is_a_no_op(run_dir):
+    result = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(run_dir), "--cores", "1", "-n"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0
+    assert "Nothing to be done" in result.stdout + result.stderr
