@@ -110,7 +110,7 @@ def study_rows(studies: list[dict[str, Any]], qcs: dict[str, dict[str, Any]]) ->
                 hr_pos=hr.get("positive", 0), hr_neg=hr.get("negative", 0), hr_unknown=hr.get("unknown", 0),
                 hr_source=", ".join(f"{k}: {v}" for k, v in qc["counts"]["hr_status_source"].items()),
                 pcr_source=", ".join(qc["counts"]["pcr_source"]),
-                regimens="; ".join(qc["derivations"].get("regimen", {}).get("distinct", [])),
+                regimens="; ".join(f"{k} {v}" for k, v in qc["counts"]["regimen_class"].items()),
                 warnings=qc["warnings"],
             )
         rows.append(row)
