@@ -122,19 +122,26 @@ def _read_sas(path: Path, flavour: str, encoding: str) -> pd.DataFrame:
     return frame
 
 
-def atomic_write_bytes(path: Path | str, data: bytes) -> None:
-    """Write via a temporary file in the same folder, then rename: never a half-written file."""
+def atomic_write_bytes(path: Path | str, data: bytes) -> Path:
+    """Write via a temporary file in the same folder, then rename: never a half-written file.
+
+    The file is flushed to disk before the rename and made world-readable (0644), like a file
+    written directly (mkstemp would leave it private to the writer)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+    return path
 
 
 def atomic_write_text(path: Path | str, text: str) -> None:
@@ -171,6 +178,7 @@ def write_parquet(path: Path | str, frame: pd.DataFrame) -> None:
     os.close(fd)
     try:
         pq.write_table(table, tmp, compression="zstd", write_statistics=False)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

@@ -28,10 +28,10 @@ import os
 import re
 import tempfile
 import zipfile
-from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
+from ..io import atomic_write_bytes  # noqa: F401  (re-exported: the simulator writes through it)
 
 #: Replacement for the creation/modification stamps of SAS transport headers.
 XPT_FIXED_STAMP = b"01JAN25:00:00:00"
@@ -192,24 +192,5 @@ def xlsx_bytes(workbook: Any, title: str = "") -> bytes:
 
 
 # -------------------------------------------------------------------------- output
-def atomic_write_bytes(path: Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` via a temporary file in the same folder and ``os.replace``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
-
-
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
