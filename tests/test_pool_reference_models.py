@@ -38,6 +38,9 @@ def test_metareg_matches_metafor(case):
         close(getattr(res, name), exp[name], name)
     if case["method"] != "FE":
         close(res.se_tau2, exp["se_tau2"], "se_tau2")
+        with_ci = metareg(data["yi"], data["vi"], mods, method=case["method"],
+                          test=case["test"], tau2_ci=True)
+        close([with_ci.tau2_ci_lb, with_ci.tau2_ci_ub], exp["tau2_ci"], "tau2_ci")
     close(res.QM_df, exp["QM_df"][0], "QM_df")
 
 

@@ -181,4 +181,8 @@ def n_coef(X: np.ndarray | None) -> int:
 
 def qe_at(tau2: float, yi: np.ndarray, vi: np.ndarray, X: np.ndarray | None) -> float:
     """Generalised Q statistic sum w (y - X b)^2 with w = 1/(vi + tau2)."""
+    if X is None:                      # hot path of the Q-profile root finding
+        w = 1.0 / (vi + tau2)
+        resid = yi - np.dot(w, yi) / w.sum()
+        return float(np.dot(w, resid * resid))
     return WeightedFit(yi, 1.0 / (vi + tau2), X).rss

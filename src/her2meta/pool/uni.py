@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from ._inputs import StudyData, alpha_from_level, validate_study_data
 from .engine import ModelFit, canonical_pi_dist, fit_model, prediction_crit
 from .heterogeneity import q_profile_interval, tau2_based_i2

@@ -98,7 +98,6 @@ rma_values <- function(res) {
     out$pi_t_lb <- num(prt$pi.lb)
     out$pi_t_ub <- num(prt$pi.ub)
   }
-  half <- qnorm(1 - (100 - res$level * 100) / 200) * 0  # placeholder (level stored as alpha)
   crit_norm <- qnorm(res$level / 2, lower.tail = FALSE)
   out$pi_norm_lb <- num(res$beta - crit_norm * sqrt(res$se^2 + res$tau2))
   out$pi_norm_ub <- num(res$beta + crit_norm * sqrt(res$se^2 + res$tau2))
@@ -283,7 +282,9 @@ metareg_values <- function(res) {
        se_tau2 = num(res$se.tau2), Q = num(res$QE), Q_df = res$k - res$p, Q_p = num(res$QEp),
        QM = num(res$QM), QM_df = num(res$QMdf), QM_p = num(res$QMp),
        R2 = num(res$R2), I2 = num(res$I2), H2 = num(res$H2), k = res$k, p = res$p,
-       loglik = num(logLik(res)), df = if (is.na(res$ddf[1])) NULL else num(res$ddf[1]))
+       loglik = num(logLik(res)), df = if (is.na(res$ddf[1])) NULL else num(res$ddf[1]),
+       tau2_ci = if (res$method == "FE") NULL else num(confint(
+         res, control = modifyList(ci_control, list(tau2.max = 1e6)))$random["tau^2", 2:3]))
 }
 metareg_cases <- list()
 d <- datasets$bcg_rr
