@@ -122,7 +122,8 @@ def methods_paragraph(config: dict[str, Any], versions: dict[str, str]) -> str:
     models = ", ".join(CITATIONS.get(m, m) for m in pooling["methods"])
     test = ("Wald-type z tests and confidence intervals" if pooling["test"] == "z"
             else "the Knapp-Hartung (Hartung-Knapp-Sidik-Jonkman) method with a t distribution on k-1 degrees of freedom")
-    pi = "a normal distribution" if pooling["prediction_interval"] == "norm" else "a t distribution on k-2 degrees of freedom"
+    pi = {"norm": "a normal distribution", "t": "a t distribution on k-2 degrees of freedom",
+          "auto": "a normal distribution" if pooling["test"] == "z" else "a t distribution on k-1 degrees of freedom"}[pooling["prediction_interval"]]
     h = config["harmonization"]
     parts = [
         "Individual participant data of each study were mapped onto one harmonized data model with a declarative, per-study mapping.",
