@@ -51,9 +51,14 @@ def study_estimates(wildcards):
     )
 
 
+# Rule files included after this one append their own final targets here.
+EXTRA_TARGETS = []
+
+
 def all_targets():
     return [
         f"{RESULTS}/report/index.html",
         *expand(f"{RESULTS}/pooled/{{analysis}}.tsv", analysis=ANALYSES),
         *expand(f"{RESULTS}/figures/{{analysis}}/forest.svg", analysis=ANALYSES),
+        *EXTRA_TARGETS,
     ]
