@@ -13,6 +13,7 @@ include: "workflow/rules/extract.smk"
 include: "workflow/rules/harmonize.smk"
 include: "workflow/rules/estimate.smk"
 include: "workflow/rules/pool.smk"
+include: "workflow/rules/onestage.smk"
 include: "workflow/rules/report.smk"
 
 

@@ -12,7 +12,9 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-STUDIES = ["SIM-NEOSPHERE", "SIM-NEOALTTO", "SIM-BUZDAR"]  # one of each source shape
+# One study of each source shape, and a published-figures study in place of its synthetic twin.
+STUDIES = ["SIM-NEOSPHERE", "SIM-NSABPB41", "SIM-BUZDAR", "AGG-NEOALTTO"]
+ANALYSES = ["pcr_by_hr", "efs_by_hr", "pcr_dual_by_hr"]
 
 pytestmark = pytest.mark.workflow
 
@@ -22,11 +24,13 @@ def run_dir(tmp_path_factory):
     work = tmp_path_factory.mktemp("workflow")
     (work / "config").mkdir()
     config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
-    config["data_root"] = str(ROOT / "resources" / "demo")
+    config["data_root"] = str(ROOT / "resources")
+    config["analyses"] = {name: config["analyses"][name] for name in ANALYSES}
     (work / "config" / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     sheet = pd.read_csv(ROOT / "config" / "studies.tsv", sep="\t", dtype=str, keep_default_na=False)
     sheet = sheet[sheet["study_id"].isin(STUDIES)].copy()
-    sheet["mapping"] = [str(ROOT / m) for m in sheet["mapping"]]
+    sheet["mapping"] = [str(ROOT / m) if m else "" for m in sheet["mapping"]]
+    sheet.loc[sheet["study_id"] == "AGG-NEOALTTO", ["include", "exclusion_reason"]] = ["true", ""]
     sheet.to_csv(work / "config" / "studies.tsv", sep="\t", index=False)
     result = subprocess.run(
         [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(work), "--cores", "2"],
@@ -39,18 +43,37 @@ def run_dir(tmp_path_factory):
 def test_pooled_tables_have_every_model_and_all_studies(run_dir):
     pooled = pd.read_csv(run_dir / "results" / "pooled" / "pcr_by_hr.tsv", sep="\t")
     assert list(pooled["method"]) == ["FE", "REML", "DL"]
-    assert set(pooled["k"]) == {3}
+    assert set(pooled["k"]) == {4}
     assert pooled.loc[pooled["primary"], "method"].tolist() == ["REML"]
     row = pooled.set_index("method").loc["FE"]
     assert row["ci_lb"] < row["estimate"] < row["ci_ub"]
     assert row["exp_estimate"] == pytest.approx(float(pd.Series([row["estimate"]]).map(__import__("math").exp)[0]))
     document = json.loads((run_dir / "results" / "pooled" / "efs_by_hr.json").read_text())
-    assert {s["study_id"] for s in document["studies"]} == set(STUDIES)
-    assert document["measure"] == "HR" and document["models"]["REML"]["k"] >= 2
+    (block,) = document["subgroups"]
+    assert {s["study_id"] for s in block["studies"]} == set(STUDIES)
+    aggregate = next(s for s in block["studies"] if s["study_id"] == "AGG-NEOALTTO")
+    assert not aggregate["estimable"] and aggregate["reason"] == "not reported in the published aggregate data"
+    assert document["measure"] == "HR" and block["models"]["REML"]["k"] == 3
+    assert block["peto"]["k"] == 3 and block["rmst"]["k"] >= 2
+
+
+def test_within_trial_interaction_is_pooled_beside_the_naive_comparison(run_dir):
+    document = json.loads((run_dir / "results" / "pooled" / "pcr_dual_by_hr.json").read_text())
+    names = [b["name"] for b in document["subgroups"]]
+    assert names == ["positive", "negative", "interaction"]
+    interaction = document["subgroups"][2]
+    contributing = {s["study_id"] for s in interaction["studies"] if s["estimable"]}
+    assert contributing == {"SIM-NEOSPHERE", "SIM-NSABPB41", "AGG-NEOALTTO"}
+    buzdar = next(s for s in interaction["studies"] if s["study_id"] == "SIM-BUZDAR")  # no dual-blockade arm
+    assert not buzdar["estimable"] and buzdar["reason"] == "not estimable in positive and negative"
+    assert document["naive_comparison"]["Q_between_df"] == 1
+    onestage = json.loads((run_dir / "results" / "onestage" / "pcr_dual_by_hr.json").read_text())
+    assert onestage["covariates"] == ["exposed", "level", "exposed_x_level"]
 
 
 def test_fixed_effect_equals_inverse_variance_average_of_the_study_tables(run_dir):
     estimates = pd.concat(pd.read_csv(p, sep="\t") for p in (run_dir / "results" / "estimates" / "pcr_by_hr").glob("*.tsv"))
+    estimates = estimates[estimates["estimable"]]
     w = 1 / estimates["se"] ** 2
     pooled = pd.read_csv(run_dir / "results" / "pooled" / "pcr_by_hr.tsv", sep="\t").set_index("method")
     assert pooled.loc["FE", "estimate"] == pytest.approx((w * estimates["estimate"]).sum() / w.sum(), rel=1e-9)
@@ -59,9 +82,10 @@ def test_fixed_effect_equals_inverse_variance_average_of_the_study_tables(run_di
 def test_report_is_self_contained_and_shows_each_analysis(run_dir):
     html = (run_dir / "results" / "report" / "index.html").read_text()
     assert "Synthetic demonstration data" in html
-    assert html.count('src="data:image/svg+xml;base64,') == 2
+    assert html.count('src="data:image/svg+xml;base64,') == 3 + 2  # three forest plots, KM pooled and per study
     assert "pCR (ypT0/is ypN0): HR-positive vs HR-negative" in html and "Event-free survival" in html
-    for label in ("NeoSphere (synthetic)", "NeoALTTO (synthetic)", "Buzdar / MD Anderson (synthetic)"):
+    for label in ("NeoSphere (synthetic)", "NSABP B-41 (synthetic)", "Buzdar / MD Anderson (synthetic)",
+                  "NeoALTTO, published counts (aggregate)"):
         assert label in html
     assert "http://" not in html and "https://" not in html.replace("https://json-schema.org", "")
     assert "10% cut-off" in html  # the category-only study is flagged

@@ -70,16 +70,25 @@ def validate_config(config: dict[str, Any], *, file: str = "config/config.yaml")
             if role in analysis and analysis[role] not in fields:
                 raise ConfigError(f"analysis {name} names field {analysis[role]!r}, which is not in the harmonized data model",
                                   file=file, key=f"analyses/{name}/{role}", hint=f"fields: {', '.join(fields)}")
+        for group_field in list(analysis.get("population", {})) + ([analysis["within"]["field"]] if "within" in analysis else []) \
+                + list(analysis.get("adjust", [])):
+            if group_field not in fields:
+                raise ConfigError(f"analysis {name} uses field {group_field!r}, which is not in the harmonized data model",
+                                  file=file, key=f"analyses/{name}", hint=f"fields: {', '.join(fields)}")
         compare = analysis["compare"]["field"]
         if compare not in fields:
             raise ConfigError(f"analysis {name} compares groups of {compare!r}, which is not in the harmonized data model",
                               file=file, key=f"analyses/{name}/compare/field", hint=f"fields: {', '.join(fields)}")
         allowed = fields[compare].get("enum")
         for side in ("exposed", "reference"):
-            if allowed and analysis["compare"][side] not in allowed:
-                raise ConfigError(f"{analysis['compare'][side]!r} is not a value of {compare}",
+            values = analysis["compare"][side] if isinstance(analysis["compare"][side], list) else [analysis["compare"][side]]
+            bad = [v for v in values if allowed and v not in allowed]
+            if fields[compare]["type"] == ["boolean", "null"]:
+                bad = [v for v in values if str(v).lower() not in ("true", "false")]
+            if bad:
+                raise ConfigError(f"{bad[0]!r} is not a value of {compare}",
                                   file=file, key=f"analyses/{name}/compare/{side}",
-                                  hint=f"values: {', '.join(str(v) for v in allowed if v is not None)}")
+                                  hint=f"values: {', '.join(str(v) for v in (allowed or ['true', 'false']) if v is not None)}")
     return config
 
 
@@ -156,4 +165,4 @@ def included_studies(rows: list[dict[str, Any]], *, source: str | None = None) -
 
 
 def analyses_for_study(config: dict[str, Any], row: dict[str, Any]) -> list[str]:
-    return [name for name, a in config["analyses"].items() if row["setting"] in a["settings"]]
+    return [name for name, a in config["analyses"].items() if row["setting"] in a["settings"] and row["design"] in a["designs"]]

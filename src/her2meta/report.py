@@ -10,6 +10,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from .effects import INTERACTION
 from .figures import MEASURE_LABELS, METHOD_LABELS
 from .provenance import package_versions
 
@@ -36,61 +37,123 @@ def _scale(document: dict[str, Any]):
     return math.exp if document["exponentiate"] else (lambda x: x)
 
 
-def analysis_section(document: dict[str, Any], forest_svg: Path) -> dict[str, Any]:
-    tf = _scale(document)
+def _model_rows(block: dict[str, Any], document: dict[str, Any], tf) -> list[dict[str, Any]]:
     models = []
     for method in document["pooling"]["methods"]:
-        result = document["models"][method]
+        result = block["models"][method]
         if "error" in result:
             models.append({"method": METHOD_LABELS.get(method, method), "error": result["error"]})
             continue
-        pi = ("", "") if result.get("pi_lb") is None or method == "FE" else (_num(tf(result["pi_lb"])), _num(tf(result["pi_ub"])))
+        pi = "" if result.get("pi_lb") is None or method == "FE" else f"{_num(tf(result['pi_lb']))} to {_num(tf(result['pi_ub']))}"
         models.append({
             "method": METHOD_LABELS.get(method, method),
             "primary": method == document["primary"],
             "k": result["k"],
             "estimate": _num(tf(result["estimate"])),
             "ci": f"{_num(tf(result['ci_lb']))} to {_num(tf(result['ci_ub']))}",
-            "pi": f"{pi[0]} to {pi[1]}" if pi[0] else "",
+            "pi": pi,
             "pval": _p(result["pval"]),
             "tau2": _num(result.get("tau2"), 4) if method != "FE" else "",
             "I2": _num(result.get("I2"), 1),
             "Q": f"{_num(result['Q'])} (df {result['Q_df']}, p {_p(result['Q_p'])})",
         })
-    studies = []
-    for s in document["studies"]:
-        rate_e = s["events_exposed"] / s["n_exposed"] if s["n_exposed"] else None
-        rate_r = s["events_reference"] / s["n_reference"] if s["n_reference"] else None
-        studies.append({
+    peto = block.get("peto")
+    if peto:
+        models.append({"method": "Peto (log-rank O-E / V), fixed effect", "primary": False, "k": peto["k"],
+                       "estimate": _num(tf(peto["estimate"])), "ci": f"{_num(tf(peto['ci_lb']))} to {_num(tf(peto['ci_ub']))}",
+                       "pi": "", "pval": _p(peto["pval"]), "tau2": "", "I2": "", "Q": ""})
+    return models
+
+
+def _study_rows(block: dict[str, Any], document: dict[str, Any], tf) -> list[dict[str, Any]]:
+    binary = document["spec"]["type"] == "binary"
+    rows = []
+    for s in block["studies"]:
+        def count(side):
+            n, e = s[f"n_{side}"], s[f"events_{side}"]
+            rate = f" ({100 * e / n:.1f}%)" if binary and n else ""
+            return f"{e}/{n}{rate}"
+
+        rows.append({
             "label": s["label"], "study_id": s["study_id"],
-            "exposed": f"{s['events_exposed']}/{s['n_exposed']}" + (f" ({100 * rate_e:.1f}%)" if rate_e is not None and document["spec"]["type"] == "binary" else ""),
-            "reference": f"{s['events_reference']}/{s['n_reference']}" + (f" ({100 * rate_r:.1f}%)" if rate_r is not None and document["spec"]["type"] == "binary" else ""),
+            "exposed": "" if block["name"] == INTERACTION else count("exposed"),
+            "reference": "" if block["name"] == INTERACTION else count("reference"),
             "estimate": _num(tf(s["estimate"])) if s["estimable"] else "",
             "ci": f"{_num(tf(s['ci_lb']))} to {_num(tf(s['ci_ub']))}" if s["estimable"] else "",
             "weight": _num(s["weights"].get(document["primary"]), 1) if s["estimable"] else "",
-            "excluded": s["excluded_unknown_group"] + s["excluded_missing_outcome"],
+            "excluded": (s.get("excluded_unknown_group") or 0) + (s.get("excluded_missing_outcome") or 0)
+            + (s.get("excluded_before_landmark") or 0),
+            "ph": _p(s.get("ph_pval")) if s.get("ph_pval") is not None else "",
+            "rmst": (f"{_num(s['rmst_diff'])} ({_num(s['rmst_se'])})" if s.get("rmst_diff") is not None else ""),
             "reason": s.get("reason") or "",
             "notes": s.get("notes") or "",
         })
-    primary = document["models"].get(document["primary"], {})
+    return rows
+
+
+def _headline(block: dict[str, Any], document: dict[str, Any], tf) -> dict[str, Any]:
+    primary = block["models"].get(document["primary"], {})
+    ok = "estimate" in primary
+    return {
+        "estimate": _num(tf(primary["estimate"])) if ok else "NA",
+        "ci": f"{_num(tf(primary['ci_lb']))} to {_num(tf(primary['ci_ub']))}" if ok else "",
+        "pi": f"{_num(tf(primary['pi_lb']))} to {_num(tf(primary['pi_ub']))}" if ok and primary.get("pi_lb") is not None else "",
+        "I2": _num(primary.get("I2"), 1), "tau2": _num(primary.get("tau2"), 4), "k": primary.get("k", 0),
+        "n": sum(s["n"] for s in block["studies"] if s["estimable"]),
+        "method": METHOD_LABELS.get(document["primary"], document["primary"]),
+    }
+
+
+def analysis_section(document: dict[str, Any], forest_svg: Path, km_svg: Path | None = None,
+                     km_by_study_svg: Path | None = None, onestage: dict[str, Any] | None = None) -> dict[str, Any]:
+    from .figures import subgroup_title
+
+    tf = _scale(document)
+    measure = MEASURE_LABELS[document["measure"]]
+    blocks = []
+    for block in document["subgroups"]:
+        title = subgroup_title(document, block["name"])
+        rates = {side: f"{100 * r['proportion']:.1f}% ({100 * r['ci_lb']:.1f} to {100 * r['ci_ub']:.1f}; k = {r['k']})"
+                 for side, r in (block.get("group_rates") or {}).items()}
+        rmst = block.get("rmst")
+        blocks.append({
+            "name": block["name"],
+            "title": title,
+            "measure": f"Ratio of {measure.lower()}s" if block["name"] == INTERACTION else measure,
+            "models": _model_rows(block, document, tf),
+            "studies": _study_rows(block, document, tf),
+            "headline": _headline(block, document, tf),
+            "rates": rates,
+            "rmst": (f"{_num(rmst['estimate'])} months ({_num(rmst['ci_lb'])} to {_num(rmst['ci_ub'])}; k = {rmst['k']})"
+                     if rmst else ""),
+        })
+    naive = document.get("naive_comparison")
     return {
         "name": document["analysis"],
         "title": document["spec"].get("title", document["analysis"]),
-        "measure": MEASURE_LABELS[document["measure"]],
+        "description": document["spec"].get("description", ""),
+        "measure": measure,
         "spec": document["spec"],
-        "models": models,
-        "studies": studies,
-        "not_estimable": document["not_estimable"],
-        "forest": "data:image/svg+xml;base64," + base64.b64encode(Path(forest_svg).read_bytes()).decode(),
-        "headline": {
-            "estimate": _num(tf(primary["estimate"])) if "estimate" in primary else "NA",
-            "ci": f"{_num(tf(primary['ci_lb']))} to {_num(tf(primary['ci_ub']))}" if "estimate" in primary else "",
-            "pi": f"{_num(tf(primary['pi_lb']))} to {_num(tf(primary['pi_ub']))}" if primary.get("pi_lb") is not None else "",
-            "I2": _num(primary.get("I2"), 1), "tau2": _num(primary.get("tau2"), 4), "k": primary.get("k", 0),
-            "n": sum(s["n"] for s in document["studies"] if s["estimable"]),
-            "method": METHOD_LABELS.get(document["primary"], document["primary"]),
-        },
+        "blocks": blocks,
+        "naive": (f"Q = {_num(naive['Q_between'])} (df {naive['Q_between_df']}), p = {_p(naive['Q_between_p'])}" if naive else ""),
+        "forest": _data_uri(forest_svg),
+        "km": _data_uri(km_svg) if km_svg else "",
+        "km_by_study": _data_uri(km_by_study_svg) if km_by_study_svg else "",
+        "onestage": _onestage_rows(onestage, tf) if onestage else None,
     }
+
+
+def _onestage_rows(result: dict[str, Any], tf) -> dict[str, Any]:
+    models = []
+    for model in result["models"]:
+        terms = [{"term": t["term"], "estimate": _num(tf(t["coef"])), "ci": f"{_num(tf(t['ci_lb']))} to {_num(tf(t['ci_ub']))}",
+                  "pval": _p(t["pval"])} for t in model.get("terms", [])]
+        models.append({"label": model["label"], "n": model["n"], "k": model["k"], "terms": terms, "error": model.get("error", "")})
+    return {"models": models, "note": result["note"]}
+
+
+def _data_uri(svg: Path) -> str:
+    return "data:image/svg+xml;base64," + base64.b64encode(Path(svg).read_bytes()).decode()
 
 
 def study_rows(studies: list[dict[str, Any]], qcs: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
@@ -132,8 +195,17 @@ def methods_paragraph(config: dict[str, Any], versions: dict[str, str]) -> str:
         "HER2 status followed the ASCO/CAP 2018/2023 IHC and dual-probe ISH rules.",
         "pCR was derived from ypT and ypN as ypT0/is ypN0 (primary), ypT0 ypN0 and ypT0/is"
         + (", counting isolated tumour cells in nodes as pCR." if h["itc_is_pcr"] else "; isolated tumour cells in nodes (ypN0(i+)) did not count as pCR."),
-        "Within each study (two-stage approach), the pCR odds ratio between HR groups was computed from the 2x2 table, adding 0.5 to every cell "
-        "only in studies with a zero cell, and the EFS hazard ratio from a Cox proportional-hazards model with Efron's method for ties.",
+        "Within each study (two-stage approach), binary outcomes were compared with the 2x2 table (odds ratio, risk ratio or "
+        "risk difference), adding 0.5 to every cell only in studies with a zero cell, and time-to-event outcomes with a Cox "
+        "proportional-hazards model (Efron's method for ties), with the log-rank observed-minus-expected statistic and its "
+        "variance (Peto), the restricted mean survival time difference where a horizon was set, and a test of proportional "
+        "hazards (scaled Schoenfeld residuals).",
+        "Where an analysis compared groups within levels of a second factor (e.g. HR status), the within-study interaction "
+        "(difference of the two log effects) was pooled across studies (Fisher et al. 2017), and the naive across-trial "
+        "comparison of the level-specific pooled effects is shown for contrast.",
+        "One-stage models fitted all patients at once with study as a stratum: logistic regression with study-specific "
+        "intercepts and conditional logistic regression for binary outcomes, and a Cox model with a baseline hazard per "
+        "study (model-based and robust standard errors) for time-to-event outcomes.",
         f"Study estimates were pooled on the log scale with the {models}; the headline model is {METHOD_LABELS.get(pooling['primary'], pooling['primary'])}, "
         f"with {test}, {pooling['level']:g}% confidence intervals and prediction intervals based on {pi}.",
         "Heterogeneity is described by tau², I² and Cochran's Q.",
@@ -145,11 +217,14 @@ def methods_paragraph(config: dict[str, Any], versions: dict[str, str]) -> str:
 
 
 def render(*, config: dict[str, Any], studies: list[dict[str, Any]], qcs: dict[str, dict[str, Any]],
-           documents: list[dict[str, Any]], forest_svgs: list[Path]) -> str:
+           documents: list[dict[str, Any]], forest_svgs: list[Path], km_svgs: dict[str, Path] | None = None,
+           km_by_study_svgs: dict[str, Path] | None = None, onestage: dict[str, dict[str, Any]] | None = None) -> str:
     env = Environment(loader=PackageLoader("her2meta", "templates"), autoescape=select_autoescape(["html"]),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     versions = package_versions()
-    sections = [analysis_section(doc, svg) for doc, svg in zip(documents, forest_svgs)]
+    sections = [analysis_section(doc, svg, (km_svgs or {}).get(doc["analysis"]), (km_by_study_svgs or {}).get(doc["analysis"]),
+                                 (onestage or {}).get(doc["analysis"]))
+                for doc, svg in zip(documents, forest_svgs)]
     rows = study_rows(studies, qcs)
     included = [r for r in rows if r["include"]]
     flow = {

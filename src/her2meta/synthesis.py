@@ -1,8 +1,13 @@
 """Pool the per-study estimates of one analysis with every configured model.
 
-The numbers come from the pooling engine (her2meta.pool); this module only selects the
-estimable studies, lists the others with their reason, and lays the results out as one
-table row per model and one JSON document per analysis.
+The numbers come from the pooling engine (her2meta.pool); this module selects the estimable
+studies, lists the others with their reason, and lays the results out as one table row per
+(subgroup, model) and one JSON document per analysis. Besides the configured models it adds,
+where the data allow:
+- the pooled event rate in each compared group (logit-transformed, back-transformed);
+- for survival: the Peto (log-rank O-E / V) pooled log HR and the pooled RMST difference;
+- for `within` analyses: the pooled within-trial interaction and, beside it, the naive
+  across-trial comparison of the level-specific pooled effects (test for subgroup differences).
 """
 
 from __future__ import annotations
@@ -11,16 +16,14 @@ import math
 from typing import Any
 
 import pandas as pd
+from scipy import stats
 
-from .pool import rma
+from .effects import INTERACTION, OVERALL
+from .pool import pool_proportions, rma, subgroup_analysis
 
 EXP_MEASURES = {"OR", "RR", "HR"}
-POOLED_COLUMNS = ["analysis", "measure", "method", "k", "estimate", "se", "ci_lb", "ci_ub", "pval", "tau2", "I2", "Q", "Q_df",
-                  "Q_p", "pi_lb", "pi_ub", "exp_estimate", "exp_ci_lb", "exp_ci_ub", "primary"]
-
-
-def _exp(value: Any) -> float | None:
-    return None if value is None or not math.isfinite(value) else math.exp(value)
+POOLED_COLUMNS = ["analysis", "subgroup", "measure", "method", "k", "estimate", "se", "ci_lb", "ci_ub", "pval", "tau2", "I2",
+                  "Q", "Q_df", "Q_p", "pi_lb", "pi_ub", "exp_estimate", "exp_ci_lb", "exp_ci_ub", "primary"]
 
 
 def _builtin(value: Any) -> Any:
@@ -32,41 +35,138 @@ def _builtin(value: Any) -> Any:
     return value
 
 
-def pool_analysis(estimates: pd.DataFrame, *, analysis: str, spec: dict[str, Any], pooling: dict[str, Any],
-                  labels: dict[str, str]) -> tuple[pd.DataFrame, dict[str, Any]]:
-    estimates = estimates.sort_values("study_id").reset_index(drop=True)
-    usable = estimates[estimates["estimable"].astype(bool)]
-    not_used = estimates[~estimates["estimable"].astype(bool)]
-    measure = spec["measure"]
+def _exp(value: Any) -> float | None:
+    return None if value is None or not math.isfinite(value) else math.exp(value)
+
+
+def _fit_models(usable: pd.DataFrame, pooling: dict[str, Any]) -> dict[str, Any]:
     models: dict[str, Any] = {}
-    rows = []
     for method in pooling["methods"]:
         if len(usable) == 0:
             models[method] = {"error": "no study could contribute an estimate"}
             continue
-        res = rma(usable["estimate"].to_numpy(float), (usable["se"].to_numpy(float)) ** 2, method=method,
+        res = rma(usable["estimate"].to_numpy(float), usable["se"].to_numpy(float) ** 2, method=method,
                   test=pooling["test"] if method != "FE" else "z", level=pooling["level"], pi_dist=pooling["prediction_interval"],
                   study=usable["study_id"].tolist())
-        result = res.to_dict()
-        models[method] = result
-        row = {c: result.get(c) for c in POOLED_COLUMNS if c in result}
-        row.update(analysis=analysis, measure=measure, method=method, primary=method == pooling["primary"])
-        if measure in EXP_MEASURES:
-            row.update(exp_estimate=_exp(result["estimate"]), exp_ci_lb=_exp(result["ci_lb"]), exp_ci_ub=_exp(result["ci_ub"]))
-        rows.append(row)
-    table = pd.DataFrame(rows, columns=POOLED_COLUMNS)
+        models[method] = res.to_dict()
+    return models
+
+
+def _peto(usable: pd.DataFrame, level: float) -> dict[str, Any] | None:
+    """Peto / EBCTCG pooled log HR: sum(O-E) / sum(V), SE 1/sqrt(sum V) (a fixed-effect method)."""
+    rows = usable.dropna(subset=["logrank_oe", "logrank_v"])
+    rows = rows[rows["logrank_v"] > 0]
+    if len(rows) == 0:
+        return None
+    oe, v = float(rows["logrank_oe"].sum()), float(rows["logrank_v"].sum())
+    estimate, se = oe / v, 1 / math.sqrt(v)
+    z = float(stats.norm.ppf(1 - (1 - level / 100) / 2))
+    pval = float(2 * stats.norm.sf(abs(estimate / se)))
+    return {"estimate": estimate, "se": se, "ci_lb": estimate - z * se, "ci_ub": estimate + z * se, "pval": pval,
+            "k": int(len(rows)), "sum_o_minus_e": oe, "sum_v": v}
+
+
+def _rmst(usable: pd.DataFrame, pooling: dict[str, Any]) -> dict[str, Any] | None:
+    rows = usable.dropna(subset=["rmst_diff", "rmst_se"])
+    rows = rows[rows["rmst_se"] > 0]
+    if len(rows) == 0:
+        return None
+    res = rma(rows["rmst_diff"].to_numpy(float), rows["rmst_se"].to_numpy(float) ** 2, method=pooling["primary"],
+              test=pooling["test"] if pooling["primary"] != "FE" else "z", level=pooling["level"],
+              pi_dist=pooling["prediction_interval"], study=rows["study_id"].tolist())
+    return res.to_dict()
+
+
+def _group_rates(rows: pd.DataFrame, pooling: dict[str, Any]) -> dict[str, Any]:
+    """Pooled proportion with the outcome in each compared group (logit scale, primary model)."""
+    method = pooling["primary"] if pooling["primary"] != "FE" else "FE"
+    out = {}
+    for side in ("exposed", "reference"):
+        usable = rows[rows[f"n_{side}"] > 0]
+        if len(usable) == 0:
+            continue
+        res = pool_proportions(usable[f"events_{side}"].to_numpy(float), usable[f"n_{side}"].to_numpy(float),
+                               study=usable["study_id"].tolist(), method=method, level=pooling["level"])
+        out[side] = {"proportion": res.proportion, "ci_lb": res.ci_lb, "ci_ub": res.ci_ub, "k": res.k, "method": res.method}
+    return out
+
+
+def _studies(rows: pd.DataFrame, usable: pd.DataFrame, models: dict[str, Any], labels: dict[str, str]) -> list[dict[str, Any]]:
     studies = []
-    for _, est in estimates.iterrows():
+    order = list(usable["study_id"])
+    for _, est in rows.iterrows():
         entry = {k: _builtin(v) for k, v in est.items()}
         entry["label"] = labels.get(est["study_id"], est["study_id"])
         entry["estimable"] = bool(est["estimable"])
         entry["weights"] = {}
         for method, result in models.items():
-            weights = result.get("weights") if isinstance(result, dict) else None
+            weights = result.get("weights")
             if weights and entry["estimable"]:
-                position = list(usable["study_id"]).index(est["study_id"])
-                entry["weights"][method] = weights[position]
+                entry["weights"][method] = weights[order.index(est["study_id"])]
         studies.append(entry)
+    return studies
+
+
+def _subgroup_block(rows: pd.DataFrame, name: str, spec: dict[str, Any], pooling: dict[str, Any],
+                    labels: dict[str, str]) -> dict[str, Any]:
+    rows = rows.sort_values("study_id").reset_index(drop=True)
+    usable = rows[rows["estimable"].astype(bool)]
+    models = _fit_models(usable, pooling)
+    block: dict[str, Any] = {
+        "name": name,
+        "k_used": int(len(usable)),
+        "models": models,
+        "studies": _studies(rows, usable, models, labels),
+        "not_estimable": [{"study_id": r.study_id, "reason": r.reason} for r in rows[~rows["estimable"].astype(bool)].itertuples()],
+    }
+    if name == INTERACTION:
+        return block
+    if spec["type"] == "binary":
+        block["group_rates"] = _group_rates(rows, pooling)
+    else:
+        block["peto"] = _peto(usable, pooling["level"])
+        if spec.get("rmst_horizon_months") is not None:
+            block["rmst"] = _rmst(usable, pooling)
+    return block
+
+
+def _naive_comparison(estimates: pd.DataFrame, levels: list[str], pooling: dict[str, Any]) -> dict[str, Any] | None:
+    """Across-trial comparison: pooled effect per level and the test for subgroup differences.
+
+    Shown beside the within-trial interaction; it mixes within- and between-trial information
+    and is open to ecological bias (Fisher et al. 2017)."""
+    rows = estimates[estimates["subgroup"].isin(levels) & estimates["estimable"].astype(bool)]
+    if rows["subgroup"].nunique() < 2:
+        return None
+    res = subgroup_analysis(rows["estimate"].to_numpy(float), rows["se"].to_numpy(float) ** 2, rows["subgroup"].tolist(),
+                            study=rows["study_id"].tolist(), method=pooling["primary"],
+                            test=pooling["test"] if pooling["primary"] != "FE" else "z", level=pooling["level"])
+    return {"Q_between": res.Q_between, "Q_between_df": res.Q_between_df, "Q_between_p": res.Q_between_p,
+            "dist": res.Q_between_dist, "tau2": "separate"}
+
+
+def pool_analysis(estimates: pd.DataFrame, *, analysis: str, spec: dict[str, Any], pooling: dict[str, Any],
+                  labels: dict[str, str]) -> tuple[pd.DataFrame, dict[str, Any]]:
+    if "subgroup" not in estimates:
+        estimates = estimates.assign(subgroup=OVERALL)
+    estimates = estimates.assign(subgroup=estimates["subgroup"].astype(str))
+    within = spec.get("within")
+    names = [str(v) for v in within["levels"]] + [INTERACTION] if within else [OVERALL]
+    measure = spec["measure"]
+    blocks = [_subgroup_block(estimates[estimates["subgroup"] == name], name, spec, pooling, labels) for name in names]
+    rows = []
+    for block in blocks:
+        for method in pooling["methods"]:
+            result = block["models"][method]
+            if "error" in result:
+                continue
+            row = {c: result.get(c) for c in POOLED_COLUMNS if c in result}
+            row.update(analysis=analysis, subgroup=block["name"], measure=measure, method=method,
+                       primary=method == pooling["primary"])
+            if measure in EXP_MEASURES:
+                row.update(exp_estimate=_exp(result["estimate"]), exp_ci_lb=_exp(result["ci_lb"]), exp_ci_ub=_exp(result["ci_ub"]))
+            rows.append(row)
+    table = pd.DataFrame(rows, columns=POOLED_COLUMNS)
     document = {
         "analysis": analysis,
         "spec": spec,
@@ -74,9 +174,7 @@ def pool_analysis(estimates: pd.DataFrame, *, analysis: str, spec: dict[str, Any
         "exponentiate": measure in EXP_MEASURES,
         "pooling": pooling,
         "primary": pooling["primary"],
-        "k_used": int(len(usable)),
-        "studies": studies,
-        "not_estimable": [{"study_id": r.study_id, "reason": r.reason} for r in not_used.itertuples()],
-        "models": models,
+        "subgroups": blocks,
+        "naive_comparison": _naive_comparison(estimates, names[:-1], pooling) if within else None,
     }
     return table, document

@@ -22,6 +22,7 @@ LOGS = "logs"
 STUDY_ROWS = read_study_sheet(config["studies"], project_root=".", data_root=config["data_root"])
 STUDY = {row["study_id"]: row for row in STUDY_ROWS}
 IPD_STUDIES = included_studies(STUDY_ROWS, source="ipd")
+AGGREGATE_STUDIES = included_studies(STUDY_ROWS, source="aggregate")
 ANALYSES = list(config["analyses"])
 
 
@@ -40,8 +41,14 @@ def package_files(wildcards):
     return sorted(str(p) for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
 
 
-def studies_for(analysis):
-    return [s for s in IPD_STUDIES if analysis in analyses_for_study(config, STUDY[s])]
+def studies_for(analysis, sources=("ipd", "aggregate")):
+    """Included studies an analysis takes (by setting and design); IPD-only for one-stage and KM."""
+    studies = [s for s in IPD_STUDIES + AGGREGATE_STUDIES if STUDY[s]["data_source"] in sources]
+    return sorted(s for s in studies if analysis in analyses_for_study(config, STUDY[s]))
+
+
+def ipd_studies_for(analysis):
+    return studies_for(analysis, sources=("ipd",))
 
 
 def study_estimates(wildcards):
@@ -49,6 +56,13 @@ def study_estimates(wildcards):
         f"{RESULTS}/estimates/{wildcards.analysis}/{{study}}.tsv",
         study=studies_for(wildcards.analysis),
     )
+
+
+SURVIVAL_ANALYSES = [a for a in ANALYSES if config["analyses"][a]["type"] == "survival" and ipd_studies_for(a)]
+ONESTAGE_ANALYSES = [
+    a for a in ANALYSES
+    if config["analyses"][a]["onestage"] and config["analyses"][a]["measure"] in ("OR", "HR") and ipd_studies_for(a)
+]
 
 
 # Rule files included after this one append their own final targets here.
@@ -60,5 +74,7 @@ def all_targets():
         f"{RESULTS}/report/index.html",
         *expand(f"{RESULTS}/pooled/{{analysis}}.tsv", analysis=ANALYSES),
         *expand(f"{RESULTS}/figures/{{analysis}}/forest.svg", analysis=ANALYSES),
+        *expand(f"{RESULTS}/figures/{{analysis}}/km.svg", analysis=SURVIVAL_ANALYSES),
+        *expand(f"{RESULTS}/onestage/{{analysis}}.json", analysis=ONESTAGE_ANALYSES),
         *EXTRA_TARGETS,
     ]

@@ -18,10 +18,37 @@ rule plot_forest:
         "../scripts/plot_forest.py"
 
 
+rule plot_km:
+    input:
+        data=lambda wc: expand(f"{RESULTS}/harmonized/{{study}}.parquet", study=ipd_studies_for(wc.analysis)),
+    output:
+        svg=f"{RESULTS}/figures/{{analysis}}/km.svg",
+        png=f"{RESULTS}/figures/{{analysis}}/km.png",
+        by_study_svg=f"{RESULTS}/figures/{{analysis}}/km_by_study.svg",
+        by_study_png=f"{RESULTS}/figures/{{analysis}}/km_by_study.png",
+    params:
+        analysis=lambda wc: config["analyses"][wc.analysis],
+        labels={s: STUDY[s]["label"] for s in STUDY},
+        min_count=5,
+    log:
+        f"{LOGS}/plot_km/{{analysis}}.log",
+    conda:
+        "../../envs/report.yaml"
+    threads: 1
+    resources:
+        mem_mb=1500,
+        runtime=15,
+    script:
+        "../scripts/plot_km.py"
+
+
 rule render_report:
     input:
         pooled=expand(f"{RESULTS}/pooled/{{analysis}}.json", analysis=ANALYSES),
         forest=expand(f"{RESULTS}/figures/{{analysis}}/forest.svg", analysis=ANALYSES),
+        km=expand(f"{RESULTS}/figures/{{analysis}}/km.svg", analysis=SURVIVAL_ANALYSES),
+        km_by_study=expand(f"{RESULTS}/figures/{{analysis}}/km_by_study.svg", analysis=SURVIVAL_ANALYSES),
+        onestage=expand(f"{RESULTS}/onestage/{{analysis}}.json", analysis=ONESTAGE_ANALYSES),
         qc=expand(f"{RESULTS}/harmonized/{{study}}.qc.json", study=IPD_STUDIES),
     output:
         html=f"{RESULTS}/report/index.html",

@@ -13,7 +13,9 @@ def run(*, inputs, outputs, params, wildcards, logger) -> None:
     estimates = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     table, document = pool_analysis(estimates, analysis=wildcards["analysis"], spec=params["analysis"],
                                     pooling=params["pooling"], labels=params["labels"])
-    for item in document["not_estimable"]:
-        logger.warning("analysis %s: study %s not pooled: %s", wildcards["analysis"], item["study_id"], item["reason"])
+    for block in document["subgroups"]:
+        for item in block["not_estimable"]:
+            logger.warning("analysis %s (%s): study %s not pooled: %s", wildcards["analysis"], block["name"],
+                           item["study_id"], item["reason"])
     write_tsv(outputs.table, table)
     write_json(outputs.json, document)

@@ -19,7 +19,11 @@ def run(*, inputs, outputs, params, wildcards, logger) -> None:
     for path in inputs.qc:
         qc = _load(path)
         qcs[qc["study_id"]] = qc
+    km = {Path(p).parent.name: Path(p) for p in inputs.km}
+    km_by_study = {Path(p).parent.name: Path(p) for p in inputs.km_by_study}
+    onestage = {Path(p).stem: _load(p) for p in inputs.onestage}
     html = render(config=params["config"], studies=params["studies"], qcs=qcs,
-                  documents=[_load(p) for p in inputs.pooled], forest_svgs=[Path(p) for p in inputs.forest])
+                  documents=[_load(p) for p in inputs.pooled], forest_svgs=[Path(p) for p in inputs.forest],
+                  km_svgs=km, km_by_study_svgs=km_by_study, onestage=onestage)
     atomic_write_text(outputs.html, html)
     logger.info("report written: %s", outputs.html)

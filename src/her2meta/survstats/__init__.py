@@ -1,0 +1,1 @@
+"""Engines behind :mod:`her2meta.survival` and :mod:`her2meta.onestage` (import from those)."""

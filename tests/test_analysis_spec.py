@@ -1,0 +1,89 @@
+"""Analysis specs: population filters, multi-value groups, within-levels and interactions,
+and aggregate-data studies giving the same estimates as IPD."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from her2meta.aggregate import aggregate_estimates
+from her2meta.effects import INTERACTION, estimate_analysis
+
+SPEC = {
+    "type": "binary",
+    "outcome": "pcr",
+    "compare": {"field": "regimen_class", "exposed": ["dual_mab", "mab_tki"], "reference": "trastuzumab"},
+    "population": {"chemo_taxane": [True]},
+    "within": {"field": "hr_status", "levels": ["positive", "negative"]},
+    "measure": "OR",
+}
+
+
+def patients(rows):
+    """rows: (regimen_class, hr_status, chemo_taxane, pcr, count)."""
+    out = []
+    for regimen, hr, taxane, pcr, count in rows:
+        out += [{"regimen_class": regimen, "hr_status": hr, "chemo_taxane": taxane, "pcr": pcr}] * count
+    return pd.DataFrame(out)
+
+
+@pytest.fixture()
+def trial():
+    return patients([
+        ("dual_mab", "positive", True, True, 20), ("dual_mab", "positive", True, False, 30),
+        ("trastuzumab", "positive", True, True, 10), ("trastuzumab", "positive", True, False, 40),
+        ("mab_tki", "negative", True, True, 30), ("mab_tki", "negative", True, False, 20),
+        ("trastuzumab", "negative", True, True, 20), ("trastuzumab", "negative", True, False, 30),
+        ("dual_mab", "positive", False, True, 50),  # no taxane: outside the population
+        ("trastuzumab", "unknown", True, True, 7),   # HR unknown: in neither level
+    ])
+
+
+def test_within_levels_and_interaction(trial):
+    rows = {r.subgroup: r for r in estimate_analysis(trial, study_id="S", analysis="a", spec=SPEC)}
+    assert set(rows) == {"positive", "negative", INTERACTION}
+    pos, neg, inter = rows["positive"], rows["negative"], rows[INTERACTION]
+    assert pos.estimate == pytest.approx(math.log((20 * 40) / (30 * 10)))
+    assert neg.estimate == pytest.approx(math.log((30 * 30) / (20 * 20)))
+    assert pos.n == 100 and pos.events_exposed == 20  # the no-taxane patients are not counted
+    assert inter.estimate == pytest.approx(pos.estimate - neg.estimate)
+    assert inter.se == pytest.approx(math.sqrt(pos.se ** 2 + neg.se ** 2))
+
+
+def test_interaction_not_estimable_names_the_level(trial):
+    only_pos = trial[trial["hr_status"] != "negative"]
+    rows = {r.subgroup: r for r in estimate_analysis(only_pos, study_id="S", analysis="a", spec=SPEC)}
+    assert not rows["negative"].estimable and "no patients" in rows["negative"].reason
+    assert not rows[INTERACTION].estimable and rows[INTERACTION].reason == "not estimable in negative"
+
+
+def test_boolean_group_field_matches_true_false():
+    data = pd.DataFrame({"pcr_flag": [True, True, False, False, None] * 4, "y": [True, False, True, False, True] * 4,
+                         "hr_status": ["positive"] * 20})
+    spec = {"type": "binary", "outcome": "y", "compare": {"field": "pcr_flag", "exposed": "true", "reference": "false"},
+            "measure": "OR"}
+    (est,) = estimate_analysis(data, study_id="S", analysis="a", spec=spec)
+    assert (est.n_exposed, est.n_reference, est.excluded_unknown_group) == (8, 8, 4)
+
+
+def test_aggregate_counts_give_the_same_estimate_as_ipd(trial):
+    ipd = {r.subgroup: r for r in estimate_analysis(trial, study_id="S", analysis="a", spec=SPEC)}
+    table = pd.DataFrame([
+        {"analysis": "a", "subgroup": "positive", "events_exposed": 20, "n_exposed": 50, "events_reference": 10,
+         "n_reference": 50, "ratio": None, "ratio_ci_lb": None, "ratio_ci_ub": None, "source": "paper"},
+    ])
+    agg = aggregate_estimates(table, study="S", analysis="a", spec=SPEC, subgroups=["positive", "negative"])
+    assert agg[0].estimate == pytest.approx(ipd["positive"].estimate) and agg[0].se == pytest.approx(ipd["positive"].se)
+    assert agg[0].source == "aggregate" and "published: paper" in agg[0].notes
+    assert not agg[1].estimable and agg[1].reason == "not reported in the published aggregate data"
+
+
+def test_aggregate_hazard_ratio_from_published_ci():
+    table = pd.DataFrame([{"analysis": "efs", "subgroup": "all", "ratio": 0.64, "ratio_ci_lb": 0.44, "ratio_ci_ub": 0.93,
+                           "source": "NOAH, Gianni 2014"}])
+    spec = {"type": "survival", "measure": "HR"}
+    (est,) = aggregate_estimates(table, study="NOAH", analysis="efs", spec=spec)
+    assert est.estimate == pytest.approx(math.log(0.64))
+    assert est.se == pytest.approx((math.log(0.93) - math.log(0.44)) / (2 * 1.959963984540054))
