@@ -87,3 +87,37 @@ def test_aggregate_hazard_ratio_from_published_ci():
     (est,) = aggregate_estimates(table, study="NOAH", analysis="efs", spec=spec)
     assert est.estimate == pytest.approx(math.log(0.64))
     assert est.se == pytest.approx((math.log(0.93) - math.log(0.44)) / (2 * 1.959963984540054))
+
+
+def test_landmark_drops_early_events_and_resets_time():
+    rng = __import__("numpy").random.default_rng(3)
+    n = 200
+    data = pd.DataFrame({
+        "efs_months": rng.exponential(30, n).round(1) + 0.1,
+        "efs_event": rng.integers(0, 2, n),
+        "pcr": rng.integers(0, 2, n).astype(bool),
+    })
+    spec = {"type": "survival", "time": "efs_months", "event": "efs_event", "measure": "HR",
+            "compare": {"field": "pcr", "exposed": "true", "reference": "false"}}
+    (plain,) = estimate_analysis(data, study_id="S", analysis="a", spec=spec)
+    (landmarked,) = estimate_analysis(data, study_id="S", analysis="a", spec={**spec, "landmark_months": 6})
+    before = int((data["efs_months"] <= 6).sum())
+    assert landmarked.excluded_before_landmark == before > 0
+    assert landmarked.n == plain.n - before
+    assert landmarked.events == int(data.loc[data["efs_months"] > 6, "efs_event"].sum())
+    assert landmarked.estimable and landmarked.estimate != plain.estimate
+
+
+def test_survival_extras_are_filled():
+    rng = __import__("numpy").random.default_rng(5)
+    n = 300
+    data = pd.DataFrame({"t": rng.exponential(40, n) + 0.5, "e": rng.integers(0, 2, n),
+                         "hr_status": rng.choice(["positive", "negative"], n)})
+    spec = {"type": "survival", "time": "t", "event": "e", "measure": "HR", "rmst_horizon_months": 24,
+            "compare": {"field": "hr_status", "exposed": "positive", "reference": "negative"}}
+    (est,) = estimate_analysis(data, study_id="S", analysis="a", spec=spec)
+    assert est.estimable and 0 <= est.ph_pval <= 1
+    assert math.isfinite(est.logrank_oe) and est.logrank_v > 0
+    assert math.isfinite(est.rmst_diff) and est.rmst_se > 0
+    # the Peto one-step estimate is close to the Cox estimate when the effect is small
+    assert abs(est.logrank_oe / est.logrank_v - est.estimate) < 0.05
