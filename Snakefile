@@ -14,6 +14,7 @@ include: "workflow/rules/harmonize.smk"
 include: "workflow/rules/estimate.smk"
 include: "workflow/rules/pool.smk"
 include: "workflow/rules/onestage.smk"
+include: "workflow/rules/sensitivity.smk"
 include: "workflow/rules/report.smk"
 
 

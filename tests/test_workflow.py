@@ -26,6 +26,7 @@ def run_dir(tmp_path_factory):
     config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
     config["data_root"] = str(ROOT / "resources")
     config["analyses"] = {name: config["analyses"][name] for name in ANALYSES}
+    config["sensitivity"]["analyses"] = ["pcr_by_hr", "pcr_dual_by_hr"]
     (work / "config" / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     sheet = pd.read_csv(ROOT / "config" / "studies.tsv", sep="\t", dtype=str, keep_default_na=False)
     sheet = sheet[sheet["study_id"].isin(STUDIES)].copy()
@@ -77,6 +78,22 @@ def test_fixed_effect_equals_inverse_variance_average_of_the_study_tables(run_di
     w = 1 / estimates["se"] ** 2
     pooled = pd.read_csv(run_dir / "results" / "pooled" / "pcr_by_hr.tsv", sep="\t").set_index("method")
     assert pooled.loc["FE", "estimate"] == pytest.approx((w * estimates["estimate"]).sum() / w.sum(), rel=1e-9)
+
+
+def test_sensitivity_outputs_and_robustness_verdicts(run_dir):
+    folder = run_dir / "results" / "sensitivity" / "pcr_dual_by_hr"
+    kinds = {p.stem for p in folder.glob("*.tsv")}
+    assert {"leave_one_out", "by_method", "exclusions", "cumulative", "small_study", "by_regimen", "by_pcr_definition",
+            "by_hr_cutoff", "influence", "robustness"} <= kinds
+    robustness = pd.read_csv(folder / "robustness.tsv", sep="\t")
+    assert set(robustness["subgroup"]) == {"positive", "negative", "interaction"}
+    assert (robustness["kind"] == "primary").sum() == 3
+    exclusions = pd.read_csv(folder / "exclusions.tsv", sep="\t")
+    aggregate = exclusions[exclusions["variant"] == "without aggregate-data studies"]
+    assert (aggregate["note"] == "left out: AGG-NEOALTTO").all()
+    verdicts = json.loads((folder / "robustness.json").read_text())["verdicts"]
+    assert set(verdicts) == {"positive", "negative", "interaction"}
+    assert all(v.startswith(("robust", "sensitive")) for v in verdicts.values())
 
 
 def test_report_is_self_contained_and_shows_each_analysis(run_dir):

@@ -65,6 +65,10 @@ def validate_config(config: dict[str, Any], *, file: str = "config/config.yaml")
         raise ConfigError(f"primary method {config['pooling']['primary']!r} is not among methods {config['pooling']['methods']}",
                           file=file, key="pooling/primary")
     fields = harmonized_fields()
+    for name in config.get("sensitivity", {}).get("analyses", []):
+        if name not in config["analyses"]:
+            raise ConfigError(f"sensitivity names analysis {name!r}, which is not defined", file=file, key="sensitivity/analyses",
+                              hint=f"analyses: {', '.join(config['analyses'])}")
     for name, analysis in config["analyses"].items():
         for role in ("outcome", "time", "event"):
             if role in analysis and analysis[role] not in fields:

@@ -104,8 +104,33 @@ def _headline(block: dict[str, Any], document: dict[str, Any], tf) -> dict[str, 
     }
 
 
+KIND_LABELS = {"primary": "Primary", "leave_one_out": "Leave one out", "by_method": "By method", "exclusions": "Excluding studies",
+               "cumulative": "Cumulative by year", "small_study": "Small-study effects", "by_regimen": "By regimen",
+               "by_pcr_definition": "By pCR definition", "by_hr_cutoff": "By HR cut-off"}
+
+
+def robustness_rows(table: list[dict[str, Any]], block: str, tf) -> list[dict[str, Any]]:
+    rows = []
+    for r in table:
+        if str(r["subgroup"]) != block:
+            continue
+        has_ci = r.get("estimate") is not None and not (isinstance(r["estimate"], float) and math.isnan(r["estimate"]))
+        rows.append({
+            "kind": KIND_LABELS.get(r["kind"], r["kind"]),
+            "variant": r["variant"],
+            "k": r.get("k") or "",
+            "estimate": _num(tf(r["estimate"])) if has_ci else "",
+            "ci": f"{_num(tf(r['ci_lb']))} to {_num(tf(r['ci_ub']))}" if has_ci and r.get("ci_lb") is not None else "",
+            "flag": "changes the conclusion" if r.get("changes_conclusion") in (True, "True", "true") else "",
+            "counted": r.get("in_verdict") not in (False, "False", "false"),
+            "note": r.get("note") if isinstance(r.get("note"), str) else "",
+        })
+    return rows
+
+
 def analysis_section(document: dict[str, Any], forest_svg: Path, km_svg: Path | None = None,
-                     km_by_study_svg: Path | None = None, onestage: dict[str, Any] | None = None) -> dict[str, Any]:
+                     km_by_study_svg: Path | None = None, onestage: dict[str, Any] | None = None,
+                     robustness: dict[str, Any] | None = None) -> dict[str, Any]:
     from .figures import subgroup_title
 
     tf = _scale(document)
@@ -116,7 +141,10 @@ def analysis_section(document: dict[str, Any], forest_svg: Path, km_svg: Path | 
         rates = {side: f"{100 * r['proportion']:.1f}% ({100 * r['ci_lb']:.1f} to {100 * r['ci_ub']:.1f}; k = {r['k']})"
                  for side, r in (block.get("group_rates") or {}).items()}
         rmst = block.get("rmst")
+        verdict = (robustness or {}).get("verdicts", {}).get(block["name"], "")
         blocks.append({
+            "verdict": verdict,
+            "robustness": robustness_rows((robustness or {}).get("table", []), block["name"], tf) if robustness else [],
             "name": block["name"],
             "title": title,
             "measure": f"Ratio of {measure.lower()}s" if block["name"] == INTERACTION else measure,
@@ -218,12 +246,13 @@ def methods_paragraph(config: dict[str, Any], versions: dict[str, str]) -> str:
 
 def render(*, config: dict[str, Any], studies: list[dict[str, Any]], qcs: dict[str, dict[str, Any]],
            documents: list[dict[str, Any]], forest_svgs: list[Path], km_svgs: dict[str, Path] | None = None,
-           km_by_study_svgs: dict[str, Path] | None = None, onestage: dict[str, dict[str, Any]] | None = None) -> str:
+           km_by_study_svgs: dict[str, Path] | None = None, onestage: dict[str, dict[str, Any]] | None = None,
+           robustness: dict[str, dict[str, Any]] | None = None) -> str:
     env = Environment(loader=PackageLoader("her2meta", "templates"), autoescape=select_autoescape(["html"]),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     versions = package_versions()
     sections = [analysis_section(doc, svg, (km_svgs or {}).get(doc["analysis"]), (km_by_study_svgs or {}).get(doc["analysis"]),
-                                 (onestage or {}).get(doc["analysis"]))
+                                 (onestage or {}).get(doc["analysis"]), (robustness or {}).get(doc["analysis"]))
                 for doc, svg in zip(documents, forest_svgs)]
     rows = study_rows(studies, qcs)
     included = [r for r in rows if r["include"]]

@@ -49,6 +49,8 @@ rule render_report:
         km=expand(f"{RESULTS}/figures/{{analysis}}/km.svg", analysis=SURVIVAL_ANALYSES),
         km_by_study=expand(f"{RESULTS}/figures/{{analysis}}/km_by_study.svg", analysis=SURVIVAL_ANALYSES),
         onestage=expand(f"{RESULTS}/onestage/{{analysis}}.json", analysis=ONESTAGE_ANALYSES),
+        robustness_json=expand(f"{RESULTS}/sensitivity/{{analysis}}/robustness.json", analysis=SENSITIVITY_ANALYSES),
+        robustness_tsv=expand(f"{RESULTS}/sensitivity/{{analysis}}/robustness.tsv", analysis=SENSITIVITY_ANALYSES),
         qc=expand(f"{RESULTS}/harmonized/{{study}}.qc.json", study=IPD_STUDIES),
     output:
         html=f"{RESULTS}/report/index.html",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..io import atomic_write_text
+from ..io import atomic_write_text, read_tsv
 from ..report import render
 
 
@@ -22,8 +22,12 @@ def run(*, inputs, outputs, params, wildcards, logger) -> None:
     km = {Path(p).parent.name: Path(p) for p in inputs.km}
     km_by_study = {Path(p).parent.name: Path(p) for p in inputs.km_by_study}
     onestage = {Path(p).stem: _load(p) for p in inputs.onestage}
+    robustness = {}
+    for verdicts, table in zip(inputs.robustness_json, inputs.robustness_tsv):
+        name = Path(verdicts).parent.name
+        robustness[name] = {**_load(verdicts), "table": read_tsv(table).to_dict("records")}
     html = render(config=params["config"], studies=params["studies"], qcs=qcs,
                   documents=[_load(p) for p in inputs.pooled], forest_svgs=[Path(p) for p in inputs.forest],
-                  km_svgs=km, km_by_study_svgs=km_by_study, onestage=onestage)
+                  km_svgs=km, km_by_study_svgs=km_by_study, onestage=onestage, robustness=robustness)
     atomic_write_text(outputs.html, html)
     logger.info("report written: %s", outputs.html)
