@@ -143,3 +143,18 @@ def test_rerun_is_a_no_op(run_dir):
     )
     assert result.returncode == 0
     assert "Nothing to be done" in result.stdout + result.stderr
+
+
+def test_snakemake_report_captions_state_the_values_used(run_dir):
+    import zipfile
+
+    target = run_dir / "snakemake_report.zip"
+    result = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(run_dir), "--report", str(target)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    with zipfile.ZipFile(target) as archive:
+        html = next(archive.read(n).decode() for n in archive.namelist() if n.endswith("report.html"))
+    assert "Squares are sized by weight in the REML model" in html
+    assert "pooled with FE, REML, DL at the 95" in html

@@ -2,7 +2,12 @@ rule pool_analysis:
     input:
         estimates=study_estimates,
     output:
-        table=f"{RESULTS}/pooled/{{analysis}}.tsv",
+        table=report(
+            f"{RESULTS}/pooled/{{analysis}}.tsv",
+            caption="../report/pooled.rst",
+            category="Pooled estimates",
+            labels={"analysis": "{analysis}"},
+        ),
         json=f"{RESULTS}/pooled/{{analysis}}.json",
     params:
         analysis=lambda wc: config["analyses"][wc.analysis],

@@ -1,8 +1,16 @@
+report: "../report/workflow.rst"
+
+
 rule plot_forest:
     input:
         pooled=f"{RESULTS}/pooled/{{analysis}}.json",
     output:
-        svg=f"{RESULTS}/figures/{{analysis}}/forest.svg",
+        svg=report(
+            f"{RESULTS}/figures/{{analysis}}/forest.svg",
+            caption="../report/forest.rst",
+            category="Forest plots",
+            labels={"analysis": "{analysis}"},
+        ),
         png=f"{RESULTS}/figures/{{analysis}}/forest.png",
     params:
         sources={s: STUDY[s]["data_source"] for s in STUDY},
@@ -22,7 +30,12 @@ rule plot_km:
     input:
         data=lambda wc: expand(f"{RESULTS}/harmonized/{{study}}.parquet", study=ipd_studies_for(wc.analysis)),
     output:
-        svg=f"{RESULTS}/figures/{{analysis}}/km.svg",
+        svg=report(
+            f"{RESULTS}/figures/{{analysis}}/km.svg",
+            caption="../report/km.rst",
+            category="Kaplan-Meier curves",
+            labels={"analysis": "{analysis}"},
+        ),
         png=f"{RESULTS}/figures/{{analysis}}/km.png",
         by_study_svg=f"{RESULTS}/figures/{{analysis}}/km_by_study.svg",
         by_study_png=f"{RESULTS}/figures/{{analysis}}/km_by_study.png",

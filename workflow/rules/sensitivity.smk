@@ -86,7 +86,12 @@ rule robustness_table:
             f"{RESULTS}/sensitivity/{{{{analysis}}}}/{{kind}}.tsv", kind=FROM_ESTIMATES_KINDS + FROM_IPD_KINDS
         ),
     output:
-        table=f"{RESULTS}/sensitivity/{{analysis}}/robustness.tsv",
+        table=report(
+            f"{RESULTS}/sensitivity/{{analysis}}/robustness.tsv",
+            caption="../report/robustness.rst",
+            category="Robustness",
+            labels={"analysis": "{analysis}"},
+        ),
         json=f"{RESULTS}/sensitivity/{{analysis}}/robustness.json",
     log:
         f"{LOGS}/robustness_table/{{analysis}}.log",
