@@ -121,3 +121,15 @@ def test_survival_extras_are_filled():
     assert math.isfinite(est.rmst_diff) and est.rmst_se > 0
     # the Peto one-step estimate is close to the Cox estimate when the effect is small
     assert abs(est.logrank_oe / est.logrank_v - est.estimate) < 0.05
+
+
+def test_reasons_say_what_is_missing():
+    flag_only = pd.DataFrame({"hr_status": ["positive", "negative"] * 5, "pcr_strict": [None] * 10})
+    spec = {"type": "binary", "outcome": "pcr_strict", "measure": "OR",
+            "compare": {"field": "hr_status", "exposed": "positive", "reference": "negative"}}
+    (est,) = estimate_analysis(flag_only, study_id="S", analysis="a", spec=spec)
+    assert est.reason == "pcr_strict is not recorded in this study"
+    er_only = pd.DataFrame({"hr_status": ["positive", "unknown"] * 5, "pcr": [True, False] * 5,
+                            "regimen_class": ["dual_mab", "trastuzumab"] * 5})
+    rows = {r.subgroup: r for r in estimate_analysis(er_only, study_id="S", analysis="a", spec={**SPEC, "population": None})}
+    assert rows["negative"].reason == "no patients with hr_status = negative"

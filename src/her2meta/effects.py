@@ -118,6 +118,13 @@ def _group_label(compare: dict[str, Any], side: str) -> str:
     return f"{compare['field']} = {' or '.join(config_values(compare[side]))}"
 
 
+def _empty_reason(data: pd.DataFrame, compare: dict[str, Any], outcome: str, est: StudyEstimate) -> str:
+    """Why a compared group is empty: the outcome is never recorded, or the group has no patients."""
+    if len(data) and outcome in data and data[outcome].isna().all():
+        return f"{outcome} is not recorded in this study"
+    return f"no patients with {_group_label(compare, 'exposed' if est.n_exposed == 0 else 'reference')}"
+
+
 def binary_effect(data: pd.DataFrame, *, study_id: str, analysis: str, outcome: str, compare: dict[str, Any],
                   measure: str = "OR", correction: float = 0.5, level: float = 95.0, subgroup: str = OVERALL) -> StudyEstimate:
     from .pool import escalc_2x2
@@ -131,7 +138,7 @@ def binary_effect(data: pd.DataFrame, *, study_id: str, analysis: str, outcome: 
                         n_reference=ci + di, events_exposed=ai, events_reference=ci, excluded_unknown_group=unknown,
                         excluded_missing_outcome=missing)
     if est.n_exposed == 0 or est.n_reference == 0:
-        est.reason = f"no patients with {_group_label(compare, 'exposed' if est.n_exposed == 0 else 'reference')}"
+        est.reason = _empty_reason(data, compare, outcome, est)
         return est
     if measure in ("OR", "RR") and (ai + ci == 0 or (measure == "OR" and bi + di == 0)):
         est.reason = "no events in either group" if ai + ci == 0 else "every patient had the event"
@@ -186,7 +193,7 @@ def cox_effect(data: pd.DataFrame, *, study_id: str, analysis: str, time: str, e
                         excluded_unknown_group=unknown, excluded_missing_outcome=missing,
                         excluded_before_landmark=before_landmark)
     if est.n_exposed == 0 or est.n_reference == 0:
-        est.reason = f"no patients with {_group_label(compare, 'exposed' if est.n_exposed == 0 else 'reference')}"
+        est.reason = _empty_reason(data, compare, time, est)
         return est
     if est.events_exposed == 0 or est.events_reference == 0:
         # The partial likelihood is monotone: the maximum is at an infinite log hazard ratio.
@@ -198,7 +205,8 @@ def cox_effect(data: pd.DataFrame, *, study_id: str, analysis: str, time: str, e
         est.notes.append(f"{int((~complete).sum())} patients without {', '.join(adjust)} left out of the adjusted model")
     fit = survival.cox_fit(t[complete.to_numpy()], e[complete.to_numpy()], X)
     if not fit.estimable or not math.isfinite(float(fit.se["exposed"])):
-        est.reason = fit.reason or "the Cox model did not converge"
+        est.reason = (fit.reason or "the Cox model did not converge").replace(
+            "exposed = 1", _group_label(compare, "exposed")).replace("exposed = 0", _group_label(compare, "reference"))
         return est
     est.estimate, est.se = float(fit.coef["exposed"]), float(fit.se["exposed"])
     est.ci_lb, est.ci_ub = wald_interval(est.estimate, est.se, level)
@@ -256,14 +264,23 @@ def estimate_analysis(data: pd.DataFrame, *, study_id: str, analysis: str, spec:
                       level: float = 95.0) -> list[StudyEstimate]:
     """One study's estimates for one configured analysis: one row, or one per `within` level
     plus the interaction row."""
-    population = select_population(data, spec.get("population"))
     within = spec.get("within")
+    if data.attrs.get("failed"):  # the study failed upstream (snakemake --keep-going): her2meta.errors.failure_record
+        from .errors import failed_reason
+
+        names = [str(v) for v in within["levels"]] + [INTERACTION] if within else [OVERALL]
+        return [StudyEstimate(study_id, analysis, spec["measure"], name, reason=failed_reason(data.attrs["failed"]))
+                for name in names]
+    population = select_population(data, spec.get("population"))
     if not within:
         return [_one(population, study_id=study_id, analysis=analysis, spec=spec, level=level, subgroup=OVERALL)]
     rows = []
     levels = [str(v) for v in within["levels"]]
     for value in levels:
         part = population.loc[canonical_values(population[within["field"]]) == value.lower()]
+        if len(part) == 0:
+            rows.append(StudyEstimate(study_id, analysis, spec["measure"], value, reason=f"no patients with {within['field']} = {value}"))
+            continue
         rows.append(_one(part, study_id=study_id, analysis=analysis, spec=spec, level=level, subgroup=value))
     rows.append(interaction(rows[0], rows[1], level=level))
     return rows

@@ -244,6 +244,60 @@ def methods_paragraph(config: dict[str, Any], versions: dict[str, str]) -> str:
     return " ".join(parts)
 
 
+REFERENCES = [
+    "DerSimonian R, Laird N. Meta-analysis in clinical trials. Control Clin Trials 1986;7:177-88.",
+    "Viechtbauer W. Bias and efficiency of meta-analytic variance estimators in the random-effects model. J Educ Behav Stat 2005;30:261-93.",
+    "Knapp G, Hartung J. Improved tests for a random effects meta-regression with a single covariate. Stat Med 2003;22:2693-710.",
+    "Higgins JPT, Thompson SG, Spiegelhalter DJ. A re-evaluation of random-effects meta-analysis. J R Stat Soc A 2009;172:137-59.",
+    "Fisher DJ, Carpenter JR, Morris TP, et al. Meta-analytical methods to identify who benefits most from treatments: daft, deluded, or deft approach? BMJ 2017;356:j573.",
+    "Efron B. The efficiency of Cox's likelihood function for censored data. J Am Stat Assoc 1977;72:557-65.",
+    "Grambsch PM, Therneau TM. Proportional hazards tests and diagnostics based on weighted residuals. Biometrika 1994;81:515-26.",
+    "Uno H, Claggett B, Tian L, et al. Moving beyond the hazard ratio in quantifying the between-group difference in survival analysis. J Clin Oncol 2014;32:2380-5.",
+    "Egger M, Davey Smith G, Schneider M, Minder C. Bias in meta-analysis detected by a simple, graphical test. BMJ 1997;315:629-34.",
+    "Duval S, Tweedie R. Trim and fill. Biometrics 2000;56:455-63.",
+    "Stewart LA, Clarke M, Rovers M, et al. Preferred reporting items for a systematic review and meta-analysis of individual participant data: the PRISMA-IPD statement. JAMA 2015;313:1657-65.",
+    "Cortazar P, Zhang L, Untch M, et al. Pathological complete response and long-term clinical benefit in breast cancer: the CTNeoBC pooled analysis. Lancet 2014;384:164-72.",
+    "Allison KH, Hammond MEH, Dowsett M, et al. Estrogen and progesterone receptor testing in breast cancer: ASCO/CAP guideline update. J Clin Oncol 2020;38:1346-66.",
+    "Wolff AC, Hammond MEH, Allison KH, et al. HER2 testing in breast cancer: ASCO/CAP clinical practice guideline focused update. J Clin Oncol 2018;36:2105-22.",
+    "Viechtbauer W. Conducting meta-analyses in R with the metafor package. J Stat Softw 2010;36(3):1-48.",
+]
+
+
+def limitations(sections: list[dict[str, Any]], documents: list[dict[str, Any]], studies: list[dict[str, Any]],
+                config: dict[str, Any]) -> list[str]:
+    """One line for each flag the results raise, for the discussion's limitations paragraph."""
+    lines = []
+    min_k = config.get("sensitivity", {}).get("min_k_small_study_tests", 10)
+    for section, document in zip(sections, documents):
+        for block, raw in zip(section["blocks"], document["subgroups"]):
+            where = section["title"] + (f" ({block['title']})" if block["title"] else "")
+            k = block["headline"]["k"] or 0
+            if 0 < k < 3:
+                lines.append(f"{where}: only {k} studies; heterogeneity cannot be estimated reliably.")
+            I2 = raw["models"].get(document["primary"], {}).get("I2")
+            if I2 is not None and I2 > 50:
+                lines.append(f"{where}: substantial heterogeneity (I² = {I2:.0f}%); the pooled estimate is an average of different effects.")
+            if block.get("verdict", "").startswith("sensitive"):
+                lines.append(f"{where}: {block['verdict']}.")
+            ph = [s["label"] for s in raw["studies"] if s.get("ph_pval") is not None and s["ph_pval"] < 0.05]
+            if ph:
+                lines.append(f"{where}: proportional hazards doubtful in {', '.join(ph)} (Schoenfeld test p < 0.05); see the RMST difference.")
+            not_estimable = [s for s in raw["studies"] if not s["estimable"] and not s.get("reason", "").startswith("not applicable")]
+            if not_estimable and block["name"] != "interaction":
+                lines.append(f"{where}: {len(not_estimable)} studies could not contribute ("
+                             + "; ".join(f"{s['label']}: {s['reason']}" for s in not_estimable[:4]) + ").")
+        if section["blocks"] and 0 < (section["blocks"][0]["headline"]["k"] or 0) < min_k and section["name"] in config.get("sensitivity", {}).get("analyses", []):
+            lines.append(f"{section['title']}: fewer than {min_k} studies, so small-study effects (funnel asymmetry) could not be assessed.")
+    for row in studies:
+        for warning in row.get("warnings", []) or []:
+            lines.append(f"{row['label']}: {warning}.")
+        if not row["include"]:
+            lines.append(f"{row['label']} not included: {row['exclusion_reason']}.")
+    if config.get("demo"):
+        lines.insert(0, "All studies are synthetic demonstration data: the numbers illustrate the method, not the clinical question.")
+    return lines
+
+
 def render(*, config: dict[str, Any], studies: list[dict[str, Any]], qcs: dict[str, dict[str, Any]],
            documents: list[dict[str, Any]], forest_svgs: list[Path], km_svgs: dict[str, Path] | None = None,
            km_by_study_svgs: dict[str, Path] | None = None, onestage: dict[str, dict[str, Any]] | None = None,
@@ -265,6 +319,7 @@ def render(*, config: dict[str, Any], studies: list[dict[str, Any]], qcs: dict[s
         "patients": sum(r.get("n") or 0 for r in included),
     }
     css = (Path(__file__).parent / "templates" / "report.css").read_text(encoding="utf-8")
+    flags = limitations(sections, documents, rows, config)
     return env.get_template("report.html").render(
         title=config.get("report", {}).get("title", "IPD meta-analysis"),
         demo=config.get("demo", False),
@@ -272,6 +327,8 @@ def render(*, config: dict[str, Any], studies: list[dict[str, Any]], qcs: dict[s
         studies=rows,
         flow=flow,
         methods=methods_paragraph(config, versions),
+        limitations=flags,
+        references=REFERENCES,
         versions=versions,
         css=css,
     )
