@@ -156,7 +156,15 @@ def analysis_section(document: dict[str, Any], forest_svg: Path, km_svg: Path | 
                      if rmst else ""),
         })
     naive = document.get("naive_comparison")
+    min_k = (robustness or {}).get("min_k", 10)
+    key_k = blocks[-1]["headline"]["k"] if blocks else 0
+    influential = sorted({str(r["study_id"]) + (f" ({r['subgroup']})" if str(r["subgroup"]) != "all" else "")
+                          for r in (robustness or {}).get("influence", []) if r.get("influential") in (True, "True", "true")})
     return {
+        "funnel": _data_uri(robustness["funnel"]) if robustness and robustness.get("funnel") and key_k >= min_k else "",
+        "funnel_note": (f"Funnel plot, Egger's test and trim-and-fill not shown: k = {key_k} < {min_k}."
+                        if robustness and key_k < min_k else ""),
+        "influential": influential,
         "name": document["analysis"],
         "title": document["spec"].get("title", document["analysis"]),
         "description": document["spec"].get("description", ""),

@@ -64,6 +64,8 @@ rule render_report:
         onestage=expand(f"{RESULTS}/onestage/{{analysis}}.json", analysis=ONESTAGE_ANALYSES),
         robustness_json=expand(f"{RESULTS}/sensitivity/{{analysis}}/robustness.json", analysis=SENSITIVITY_ANALYSES),
         robustness_tsv=expand(f"{RESULTS}/sensitivity/{{analysis}}/robustness.tsv", analysis=SENSITIVITY_ANALYSES),
+        influence=expand(f"{RESULTS}/sensitivity/{{analysis}}/influence.tsv", analysis=SENSITIVITY_ANALYSES),
+        funnel=expand(f"{RESULTS}/figures/{{analysis}}/funnel.svg", analysis=SENSITIVITY_ANALYSES),
         qc=expand(f"{RESULTS}/harmonized/{{study}}.qc.json", study=IPD_STUDIES),
     output:
         html=f"{RESULTS}/report/index.html",

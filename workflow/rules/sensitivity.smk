@@ -64,13 +64,15 @@ rule influence_diagnostics:
         estimates=study_estimates,
     output:
         table=f"{RESULTS}/sensitivity/{{analysis}}/influence.tsv",
+        funnel=f"{RESULTS}/figures/{{analysis}}/funnel.svg",
+        funnel_png=f"{RESULTS}/figures/{{analysis}}/funnel.png",
     params:
         analysis=lambda wc: config["analyses"][wc.analysis],
         **SENSITIVITY_PARAMS,
     log:
         f"{LOGS}/influence_diagnostics/{{analysis}}.log",
     conda:
-        "../../envs/stats.yaml"
+        "../../envs/report.yaml"
     threads: 1
     resources:
         mem_mb=1000,

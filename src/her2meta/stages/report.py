@@ -23,9 +23,11 @@ def run(*, inputs, outputs, params, wildcards, logger) -> None:
     km_by_study = {Path(p).parent.name: Path(p) for p in inputs.km_by_study}
     onestage = {Path(p).stem: _load(p) for p in inputs.onestage}
     robustness = {}
-    for verdicts, table in zip(inputs.robustness_json, inputs.robustness_tsv):
+    for verdicts, table, influence, funnel in zip(inputs.robustness_json, inputs.robustness_tsv, inputs.influence, inputs.funnel):
         name = Path(verdicts).parent.name
-        robustness[name] = {**_load(verdicts), "table": read_tsv(table).to_dict("records")}
+        robustness[name] = {**_load(verdicts), "table": read_tsv(table).to_dict("records"),
+                            "influence": read_tsv(influence).to_dict("records"), "funnel": Path(funnel),
+                            "min_k": params["config"]["sensitivity"]["min_k_small_study_tests"]}
     html = render(config=params["config"], studies=params["studies"], qcs=qcs,
                   documents=[_load(p) for p in inputs.pooled], forest_svgs=[Path(p) for p in inputs.forest],
                   km_svgs=km, km_by_study_svgs=km_by_study, onestage=onestage, robustness=robustness)

@@ -55,8 +55,23 @@ def run_from_ipd(*, inputs, outputs, params, wildcards, logger) -> None:
 
 
 def run_influence(*, inputs, outputs, params, wildcards, logger) -> None:
+    """Influence diagnostics per study, and the funnel plot of the key block (the interaction
+    for `within` analyses, else the only block). The report shows the funnel only where k
+    reaches the configured minimum for small-study assessment."""
+    from ..figures import MEASURE_LABELS
+    from ..plots import funnel_plot, save_figure
+
     ctx = _context(params, wildcards)
-    write_tsv(outputs.table, sens.influence_table(_estimates(inputs.estimates), ctx))
+    estimates = _estimates(inputs.estimates)
+    write_tsv(outputs.table, sens.influence_table(estimates, ctx))
+    name, rows = sens.blocks(estimates)[-1]
+    usable = rows[rows["estimable"].astype(bool)]
+    res = sens.fit(rows, ctx)
+    figure = funnel_plot(usable["estimate"].to_numpy(float), usable["se"].to_numpy(float),
+                         estimate=res.estimate if res is not None else 0.0,
+                         measure_label=MEASURE_LABELS[ctx.spec["measure"]] + (" (interaction)" if name == "interaction" else ""),
+                         exponentiate=ctx.spec["measure"] != "RD")
+    save_figure(figure, Path(outputs.funnel).with_suffix(""))
 
 
 def run_robustness(*, inputs, outputs, params, wildcards, logger) -> None:
