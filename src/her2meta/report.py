@@ -160,7 +160,13 @@ def analysis_section(document: dict[str, Any], forest_svg: Path, km_svg: Path | 
     key_k = blocks[-1]["headline"]["k"] if blocks else 0
     influential = sorted({str(r["study_id"]) + (f" ({r['subgroup']})" if str(r["subgroup"]) != "all" else "")
                           for r in (robustness or {}).get("influence", []) if r.get("influential") in (True, "True", "true")})
+    def group_label(side: str) -> str:
+        value = document["spec"]["compare"][side]
+        return " or ".join(str(v) for v in value) if isinstance(value, list) else str(value)
+
     return {
+        "exposed_label": group_label("exposed"),
+        "reference_label": group_label("reference"),
         "funnel": _data_uri(robustness["funnel"]) if robustness and robustness.get("funnel") and key_k >= min_k else "",
         "funnel_note": (f"Funnel plot, Egger's test and trim-and-fill not shown: k = {key_k} < {min_k}."
                         if robustness and key_k < min_k else ""),
