@@ -16,6 +16,7 @@ include: "workflow/rules/pool.smk"
 include: "workflow/rules/onestage.smk"
 include: "workflow/rules/sensitivity.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/tables.smk"
 
 
 rule all:

@@ -99,7 +99,8 @@ def test_sensitivity_outputs_and_robustness_verdicts(run_dir):
 def test_report_is_self_contained_and_shows_each_analysis(run_dir):
     html = (run_dir / "results" / "report" / "index.html").read_text()
     assert "Synthetic demonstration data" in html
-    assert html.count('src="data:image/svg+xml;base64,') == 3 + 2  # three forest plots, KM pooled and per study
+    # three forest plots, KM pooled and per study, the flow diagram
+    assert html.count('src="data:image/svg+xml;base64,') == 3 + 2 + 1
     assert "pCR (ypT0/is ypN0): HR-positive vs HR-negative" in html and "Event-free survival" in html
     for label in ("NeoSphere (synthetic)", "NSABP B-41 (synthetic)", "Buzdar / MD Anderson (synthetic)",
                   "NeoALTTO, published counts (aggregate)"):

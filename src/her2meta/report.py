@@ -315,7 +315,8 @@ def limitations(sections: list[dict[str, Any]], documents: list[dict[str, Any]],
 def render(*, config: dict[str, Any], studies: list[dict[str, Any]], qcs: dict[str, dict[str, Any]],
            documents: list[dict[str, Any]], forest_svgs: list[Path], km_svgs: dict[str, Path] | None = None,
            km_by_study_svgs: dict[str, Path] | None = None, onestage: dict[str, dict[str, Any]] | None = None,
-           robustness: dict[str, dict[str, Any]] | None = None) -> str:
+           robustness: dict[str, dict[str, Any]] | None = None, extra: dict[str, Any] | None = None) -> str:
+    """extra: more render-context keys (the partials' `integrity`, `baseline`, `prisma_flow`)."""
     env = Environment(loader=PackageLoader("her2meta", "templates"), autoescape=select_autoescape(["html"]),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     versions = package_versions()
@@ -345,4 +346,5 @@ def render(*, config: dict[str, Any], studies: list[dict[str, Any]], qcs: dict[s
         references=REFERENCES,
         versions=versions,
         css=css,
+        **(extra or {}),
     )

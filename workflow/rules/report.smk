@@ -67,6 +67,10 @@ rule render_report:
         influence=expand(f"{RESULTS}/sensitivity/{{analysis}}/influence.tsv", analysis=SENSITIVITY_ANALYSES),
         funnel=expand(f"{RESULTS}/figures/{{analysis}}/funnel.svg", analysis=SENSITIVITY_ANALYSES),
         qc=expand(f"{RESULTS}/harmonized/{{study}}.qc.json", study=IPD_STUDIES),
+        integrity=f"{RESULTS}/tables/integrity.tsv",
+        baseline=f"{RESULTS}/tables/baseline.tsv",
+        flow=f"{RESULTS}/tables/flow.json",
+        flow_svg=f"{RESULTS}/figures/flow.svg",
     output:
         html=f"{RESULTS}/report/index.html",
     params:

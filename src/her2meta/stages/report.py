@@ -6,7 +6,11 @@ import json
 from pathlib import Path
 
 from ..io import atomic_write_text, read_tsv
+from ..baseline import labels_from_studies
+from ..baseline import report_context as baseline_context
+from ..integrity import report_context as integrity_context
 from ..report import render
+from .flow import report_context as flow_context
 
 
 def _load(path) -> dict:
@@ -30,6 +34,9 @@ def run(*, inputs, outputs, params, wildcards, logger) -> None:
                             "min_k": params["config"]["sensitivity"]["min_k_small_study_tests"]}
     html = render(config=params["config"], studies=params["studies"], qcs=qcs,
                   documents=[_load(p) for p in inputs.pooled], forest_svgs=[Path(p) for p in inputs.forest],
-                  km_svgs=km, km_by_study_svgs=km_by_study, onestage=onestage, robustness=robustness)
+                  km_svgs=km, km_by_study_svgs=km_by_study, onestage=onestage, robustness=robustness,
+                  extra={"integrity": integrity_context(inputs.integrity, params["config"]),
+                         "baseline": baseline_context(inputs.baseline, labels_from_studies(params["studies"])),
+                         "prisma_flow": flow_context(inputs.flow, inputs.flow_svg)})
     atomic_write_text(outputs.html, html)
     logger.info("report written: %s", outputs.html)
