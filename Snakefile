@@ -17,6 +17,7 @@ include: "workflow/rules/onestage.smk"
 include: "workflow/rules/sensitivity.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/tables.smk"
+include: "workflow/rules/provenance.smk"
 
 
 rule all:

@@ -5,6 +5,8 @@
     her2meta mapping check MAPPING PACKAGE    apply a study mapping and print what it extracts
     her2meta mapping scaffold PACKAGE         list a package's datasets and columns as a mapping skeleton
     her2meta config check [CONFIG]            validate the configuration and the study sheet
+    her2meta audit PATH [--json]              lineage of a result down to the raw files; every hash checked
+    her2meta release check [RESULTS]          scan the release zone (identifiers, row-level tables, small cells)
 
 Each subcommand imports only what it needs, so the command starts quickly.
 """
@@ -100,6 +102,39 @@ def _run_config_check(args) -> int:
     return 0
 
 
+def _run_audit(args) -> int:
+    from .audit import audit, render_text
+
+    try:
+        result = audit(args.path, records_only=args.records_only, results_dir=args.results)
+    except FileNotFoundError as exc:
+        raise Her2MetaError(f"{exc}") from None
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2, sort_keys=True))
+    else:
+        sys.stdout.write(render_text(result))
+    return 0 if result.ok else 1
+
+
+def _run_release_check(args) -> int:
+    from .release import check_release, load_identifiers
+
+    results = Path(args.results)
+    if not results.is_dir():
+        raise Her2MetaError(f"{results} is not a folder")
+    sources = [Path(p) for p in args.identifiers] if args.identifiers else sorted((results / "harmonized").glob("*.parquet"))
+    if not sources:
+        raise Her2MetaError(f"no harmonized data under {results / 'harmonized'} to take the patient identifiers from; "
+                            "name the files with --identifiers (e.g. the secure copy of results/harmonized/*.parquet)")
+    check = check_release(results, identifiers=load_identifiers(sources), min_cell_count=args.min_count, strict=args.strict,
+                          identifier_sources=[{"path": str(p)} for p in sources])
+    if args.json:
+        print(json.dumps(check.manifest(), indent=2, sort_keys=True))
+    else:
+        print(check.summary())
+    return 0 if check.passed else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="her2meta", description="IPD meta-analysis tools for HER2-positive breast cancer trials.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -131,6 +166,30 @@ def build_parser() -> argparse.ArgumentParser:
     config_check = config_sub.add_parser("check", help="validate config, study sheet and every mapping")
     config_check.add_argument("config", nargs="?", default="config/config.yaml")
     config_check.set_defaults(handler=_run_config_check)
+
+    audit = sub.add_parser("audit", help="lineage of a result down to the raw study files, every recorded hash checked",
+                           description="Print the lineage of a result (or of every result in a results folder) from its "
+                                       "provenance records, check every recorded SHA-256 against the files as they are now, and "
+                                       "exit 1 naming every file that changed, is missing or is stale.")
+    audit.add_argument("path", help="a result file (e.g. results/pooled/pcr_by_hr.tsv), its provenance record, or a results folder")
+    audit.add_argument("--json", action="store_true", help="machine-readable output")
+    audit.add_argument("--records-only", action="store_true",
+                       help="for a results folder copied out of the secure environment: files that are not there (secure "
+                            "zone, raw data) are checked against the recorded hashes alone")
+    audit.add_argument("--results", help="the results folder (default: the folder above PATH holding provenance/)")
+    audit.set_defaults(handler=_run_audit)
+
+    release = sub.add_parser("release", help="Safe Outputs: check what may leave the secure environment")
+    release_sub = release.add_subparsers(dest="what", required=True)
+    release_check = release_sub.add_parser("check", help="scan the release zone for patient identifiers, row-level tables and "
+                                                         "small cells (what the check_release rule does)")
+    release_check.add_argument("results", nargs="?", default="results", help="results folder (default: results)")
+    release_check.add_argument("--identifiers", nargs="+", metavar="PARQUET",
+                               help="harmonized data files to take patient_id from (default: RESULTS/harmonized/*.parquet)")
+    release_check.add_argument("--min-count", type=int, default=5, help="minimum count of people in a cell (default: 5)")
+    release_check.add_argument("--strict", action="store_true", help="fail on small cells too (default: list them)")
+    release_check.add_argument("--json", action="store_true", help="print the release manifest as JSON")
+    release_check.set_defaults(handler=_run_release_check)
     return parser
 
 

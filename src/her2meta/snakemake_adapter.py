@@ -3,7 +3,11 @@
 Every script in workflow/scripts is three lines: import a stage function, and call
 `run_job(snakemake, stage)`. This sets up logging to the rule's log file, turns the project's
 own errors into a readable message (and a non-zero exit), and writes provenance records for
-every output.
+every output (her2meta.provenance): inputs with their role and SHA-256, params and the config
+subset they came from, the job's seed, code identity, software versions, timing and host.
+
+The job's seed is derived from the global seed (`config["seed"]`), the rule and the wildcards
+(provenance.job_seed); a stage finds it as `params["seed"]` unless the rule sets its own.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .errors import Her2MetaError
-from .provenance import write_records
+from .provenance import job_seed, write_records
 
 
 def _jsonable(value: Any) -> Any:
@@ -38,6 +42,17 @@ def results_root(output: str) -> Path:
     return Path(parts[0]) if len(parts) > 1 else Path(".")
 
 
+def input_roles(inputs: Any) -> dict[str, str]:
+    """Path -> name of the named input it belongs to (mapping, package, data, ...)."""
+    roles: dict[str, str] = {}
+    items = inputs.items() if hasattr(inputs, "items") else ()
+    for name, value in items:
+        values = [value] if isinstance(value, (str, Path)) else list(value)
+        for path in values:
+            roles.setdefault(str(path), str(name))
+    return roles
+
+
 def run_job(smk: Any, stage: Callable[..., Any]) -> None:
     """Run `stage(inputs=..., outputs=..., params=..., wildcards=..., log=...)` under logging and provenance."""
     started = _dt.datetime.now(_dt.timezone.utc)
@@ -50,8 +65,10 @@ def run_job(smk: Any, stage: Callable[..., Any]) -> None:
     logger = logging.getLogger(f"her2meta.{smk.rule}")
     params = {k: _jsonable(v) for k, v in smk.params.items()}
     wildcards = dict(smk.wildcards.items())
+    config = _jsonable(dict(getattr(smk, "config", None) or {}))
+    seed = params["seed"] if isinstance(params.get("seed"), int) else job_seed(config.get("seed"), smk.rule, wildcards)
     try:
-        stage(inputs=smk.input, outputs=smk.output, params=params, wildcards=wildcards, logger=logger)
+        stage(inputs=smk.input, outputs=smk.output, params={**params, "seed": seed}, wildcards=wildcards, logger=logger)
     except Her2MetaError as exc:
         logger.error("%s", exc)
         sys.exit(1)
@@ -67,6 +84,8 @@ def run_job(smk: Any, stage: Callable[..., Any]) -> None:
         results_dir=results_root(smk.output[0]),
         project_root=Path(smk.scriptdir).resolve().parents[1],
         started=started,
-        seed=params.get("seed"),
+        seed=seed,
         log=list(smk.log),
+        input_roles=input_roles(smk.input),
+        config=config or None,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ..audit import report_appendix
 from ..io import atomic_write_text, read_tsv
 from ..baseline import labels_from_studies
 from ..baseline import report_context as baseline_context
@@ -37,6 +38,8 @@ def run(*, inputs, outputs, params, wildcards, logger) -> None:
                   km_svgs=km, km_by_study_svgs=km_by_study, onestage=onestage, robustness=robustness,
                   extra={"integrity": integrity_context(inputs.integrity, params["config"]),
                          "baseline": baseline_context(inputs.baseline, labels_from_studies(params["studies"])),
-                         "prisma_flow": flow_context(inputs.flow, inputs.flow_svg)})
+                         "prisma_flow": flow_context(inputs.flow, inputs.flow_svg),
+                         "provenance": report_appendix([*inputs.pooled, *inputs.forest, *inputs.km, *inputs.km_by_study,
+                                                        *inputs.onestage, *inputs.robustness_tsv])})
     atomic_write_text(outputs.html, html)
     logger.info("report written: %s", outputs.html)
