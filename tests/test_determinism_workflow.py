@@ -118,7 +118,7 @@ def test_run_manifest(runs):
 def test_release_check_passes_on_the_demo_and_its_manifest_verifies(runs):
     results = runs[0] / "results"
     manifest = json.loads((results / "pipeline_info" / "release_manifest.json").read_text())
-    assert manifest["status"] == "passed, with small cells to be suppressed"  # until suppression is wired (docs/audit.md)
+    assert manifest["status"] == "passed"  # small counts are suppressed in the release zone
     assert manifest["checks"]["patient_identifiers"]["found"] == [] and manifest["checks"]["row_level_tables"]["found"] == []
     assert manifest["checks"]["patient_identifiers"]["searched"] > 500
     paths = [f["path"] for f in manifest["files"]]

@@ -36,6 +36,13 @@ def subgroup_title(document: dict[str, Any], name: str) -> str:
     return f"{short}: {name}"
 
 
+def count_text(study: dict[str, Any], side: str, document: dict[str, Any]) -> str:
+    """events/N of one group; a count suppressed for release (None) shows as "<min"."""
+    small = f"<{document.get('min_cell_count', 5)}"
+    events, n = study.get(f"events_{side}"), study.get(f"n_{side}")
+    return f"{small if events is None else events}/{small if n is None else n}"
+
+
 def forest_rows(document: dict[str, Any], sources: dict[str, str] | None = None) -> pd.DataFrame:
     primary = document["primary"]
     group_labels = _group_labels(document["spec"])
@@ -52,8 +59,8 @@ def forest_rows(document: dict[str, Any], sources: dict[str, str] | None = None)
                 "estimable": study["estimable"],
                 "reason": study.get("reason") or "",
                 "source": (sources or {}).get(study["study_id"], study.get("source") or "ipd"),
-                "exposed_text": "" if block["name"] == INTERACTION else f"{study['events_exposed']}/{study['n_exposed']}",
-                "reference_text": "" if block["name"] == INTERACTION else f"{study['events_reference']}/{study['n_reference']}",
+                "exposed_text": "" if block["name"] == INTERACTION else count_text(study, "exposed", document),
+                "reference_text": "" if block["name"] == INTERACTION else count_text(study, "reference", document),
             })
     frame = pd.DataFrame(rows)
     frame.attrs["columns"] = [("exposed_text", group_labels[0]), ("reference_text", group_labels[1])]

@@ -464,8 +464,8 @@ def _fraction_findings(file: str, where: str, text: str, min_count: int, *, incl
     found, lowest = [], 0 if include_zero else 1
     for match in FRACTION.finditer(text):
         events, total = int(match.group(1)), int(match.group(2))
-        if events > total:
-            continue
+        if events > total or text[max(0, match.start() - 4):match.start()].endswith(("<", "&lt;")):
+            continue  # "<5/8": the count is already suppressed
         label = _context(text, match.start())
         context = f"{where}{', after ' + repr(label) if label else ''}".lstrip(", ")
         shown = " ".join(match.group(0).split())

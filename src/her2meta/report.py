@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import base64
 import math
+import re
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from .effects import INTERACTION
-from .figures import MEASURE_LABELS, METHOD_LABELS
+from .figures import MEASURE_LABELS, METHOD_LABELS, count_text
 from .provenance import package_versions
+from .release import suppress_small_counts
 
 CITATIONS = {
     "FE": "inverse-variance fixed (equal) effect model",
@@ -71,6 +73,8 @@ def _study_rows(block: dict[str, Any], document: dict[str, Any], tf) -> list[dic
     for s in block["studies"]:
         def count(side):
             n, e = s[f"n_{side}"], s[f"events_{side}"]
+            if n is None or e is None:
+                return count_text(s, side, document)
             rate = f" ({100 * e / n:.1f}%)" if binary and n else ""
             return f"{e}/{n}{rate}"
 
@@ -81,14 +85,24 @@ def _study_rows(block: dict[str, Any], document: dict[str, Any], tf) -> list[dic
             "estimate": _num(tf(s["estimate"])) if s["estimable"] else "",
             "ci": f"{_num(tf(s['ci_lb']))} to {_num(tf(s['ci_ub']))}" if s["estimable"] else "",
             "weight": _num(s["weights"].get(document["primary"]), 1) if s["estimable"] else "",
-            "excluded": (s.get("excluded_unknown_group") or 0) + (s.get("excluded_missing_outcome") or 0)
-            + (s.get("excluded_before_landmark") or 0),
+            "excluded": _left_out(s, document),
             "ph": _p(s.get("ph_pval")) if s.get("ph_pval") is not None else "",
             "rmst": (f"{_num(s['rmst_diff'])} ({_num(s['rmst_se'])})" if s.get("rmst_diff") is not None else ""),
             "reason": s.get("reason") or "",
             "notes": s.get("notes") or "",
         })
     return rows
+
+
+LEFT_OUT_COLUMNS = ("excluded_unknown_group", "excluded_missing_outcome", "excluded_before_landmark")
+
+
+def _left_out(study: dict[str, Any], document: dict[str, Any]) -> str | int:
+    """Patients of a study left out of the analysis; a part suppressed for release hides the sum."""
+    parts = [study.get(column) for column in LEFT_OUT_COLUMNS]
+    if any(part is None for part in parts):
+        return f"suppressed (<{document.get('min_cell_count', 5)} in a part)"
+    return sum(parts)
 
 
 def _headline(block: dict[str, Any], document: dict[str, Any], tf) -> dict[str, Any]:
@@ -99,7 +113,7 @@ def _headline(block: dict[str, Any], document: dict[str, Any], tf) -> dict[str, 
         "ci": f"{_num(tf(primary['ci_lb']))} to {_num(tf(primary['ci_ub']))}" if ok else "",
         "pi": f"{_num(tf(primary['pi_lb']))} to {_num(tf(primary['pi_ub']))}" if ok and primary.get("pi_lb") is not None else "",
         "I2": _num(primary.get("I2"), 1), "tau2": _num(primary.get("tau2"), 4), "k": primary.get("k", 0),
-        "n": sum(s["n"] for s in block["studies"] if s["estimable"]),
+        "n": block.get("n_total", sum(s["n"] or 0 for s in block["studies"] if s["estimable"])),
         "method": METHOD_LABELS.get(document["primary"], document["primary"]),
     }
 
@@ -198,7 +212,7 @@ def _data_uri(svg: Path) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(Path(svg).read_bytes()).decode()
 
 
-def study_rows(studies: list[dict[str, Any]], qcs: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+def study_rows(studies: list[dict[str, Any]], qcs: dict[str, dict[str, Any]], min_count: int = 5) -> list[dict[str, Any]]:
     rows = []
     for study in studies:
         qc = qcs.get(study["study_id"])
@@ -219,7 +233,19 @@ def study_rows(studies: list[dict[str, Any]], qcs: dict[str, dict[str, Any]]) ->
                 warnings=qc["warnings"],
             )
         rows.append(row)
-    return rows
+    return _suppress_study_counts(rows, min_count)
+
+
+def _suppress_study_counts(rows: list[dict[str, Any]], min_count: int) -> list[dict[str, Any]]:
+    """Counts of people below the minimum cell count are shown as "<min" (Safe Outputs)."""
+    columns = ["rows_in", "n", "hr_pos", "hr_neg", "hr_unknown"]
+    suppressed, _ = suppress_small_counts(rows, columns, min_count, totals={"n": ["hr_pos", "hr_neg", "hr_unknown"]},
+                                          placeholder=f"<{min_count}")
+    for row in suppressed:
+        if isinstance(row.get("excluded"), str):
+            row["excluded"] = re.sub(r"\b([1-9])\b(?= )", lambda m: m.group(1) if int(m.group(1)) >= min_count else f"<{min_count}",
+                                     row["excluded"])
+    return suppressed
 
 
 def methods_paragraph(config: dict[str, Any], versions: dict[str, str]) -> str:
@@ -323,15 +349,15 @@ def render(*, config: dict[str, Any], studies: list[dict[str, Any]], qcs: dict[s
     sections = [analysis_section(doc, svg, (km_svgs or {}).get(doc["analysis"]), (km_by_study_svgs or {}).get(doc["analysis"]),
                                  (onestage or {}).get(doc["analysis"]), (robustness or {}).get(doc["analysis"]))
                 for doc, svg in zip(documents, forest_svgs)]
-    rows = study_rows(studies, qcs)
+    rows = study_rows(studies, qcs, config.get("release", {}).get("min_cell_count", 5))
     included = [r for r in rows if r["include"]]
     flow = {
         "in_sheet": len(rows),
         "included": len(included),
         "excluded": [r for r in rows if not r["include"]],
         "ipd": sum(1 for r in included if r["source"] == "ipd"),
-        "rows_in": sum(r.get("rows_in") or 0 for r in included),
-        "patients": sum(r.get("n") or 0 for r in included),
+        "rows_in": sum(r["rows_in"] for r in included if isinstance(r.get("rows_in"), int)),
+        "patients": sum(r["n"] for r in included if isinstance(r.get("n"), int)),
     }
     css = (Path(__file__).parent / "templates" / "report.css").read_text(encoding="utf-8")
     flags = limitations(sections, documents, rows, config)

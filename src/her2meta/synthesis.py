@@ -115,6 +115,7 @@ def _subgroup_block(rows: pd.DataFrame, name: str, spec: dict[str, Any], pooling
     block: dict[str, Any] = {
         "name": name,
         "k_used": int(len(usable)),
+        "n_total": int(usable["n"].sum()),
         "models": models,
         "studies": _studies(rows, usable, models, labels),
         "not_estimable": [{"study_id": r.study_id, "reason": r.reason} for r in rows[~rows["estimable"].astype(bool)].itertuples()],

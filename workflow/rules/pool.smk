@@ -13,6 +13,7 @@ rule pool_analysis:
         analysis=lambda wc: config["analyses"][wc.analysis],
         pooling=config["pooling"],
         labels={s: STUDY[s]["label"] for s in STUDY},
+        min_cell_count=config["release"]["min_cell_count"],
     log:
         f"{LOGS}/pool_analysis/{{analysis}}.log",
     conda:

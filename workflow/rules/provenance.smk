@@ -69,7 +69,7 @@ rule check_release:
         sha256=PROVENANCE_RELEASE_SHA256,
     params:
         min_cell_count=config.get("release", {}).get("min_cell_count", 5),
-        strict=config.get("release", {}).get("strict", False),
+        strict=config.get("release", {}).get("strict", True),
     log:
         f"{LOGS}/check_release/release.log",
     conda:

@@ -5,7 +5,11 @@ from __future__ import annotations
 import pandas as pd
 
 from ..io import read_tsv, write_json, write_tsv
+from ..release import suppress_small_counts
 from ..synthesis import pool_analysis
+
+COUNT_COLUMNS = ["n", "events", "n_exposed", "n_reference", "events_exposed", "events_reference",
+                 "excluded_unknown_group", "excluded_missing_outcome", "excluded_before_landmark"]
 
 
 def run(*, inputs, outputs, params, wildcards, logger) -> None:
@@ -17,5 +21,14 @@ def run(*, inputs, outputs, params, wildcards, logger) -> None:
         for item in block["not_estimable"]:
             logger.warning("analysis %s (%s): study %s not pooled: %s", wildcards["analysis"], block["name"],
                            item["study_id"], item["reason"])
+    # The pooled document leaves the secure environment: counts of people below the minimum
+    # cell count are suppressed (Safe Outputs), and the suppressions are listed.
+    for block in document["subgroups"]:
+        block["studies"], block["suppressed"] = suppress_small_counts(
+            block["studies"], COUNT_COLUMNS, params["min_cell_count"],
+            pairs=[("events_exposed", "n_exposed"), ("events_reference", "n_reference"), ("events", "n")],
+            totals={"events": ["events_exposed", "events_reference"], "n": ["n_exposed", "n_reference"]},
+        )
+    document["min_cell_count"] = params["min_cell_count"]
     write_tsv(outputs.table, table)
     write_json(outputs.json, document)
