@@ -11,17 +11,15 @@ import hashlib
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
-import pandas as pd
 import pytest
-import yaml
 
 from her2meta.audit import audit, render_text
 from her2meta.cli import main
 from her2meta.release import check_release, load_identifiers
 from her2meta.rocrate import validate_crate
+from workflow_setup import snakemake_command, write_run_config
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDIES = ["SIM-NEOSPHERE", "SIM-NEOALTTO", "SIM-BUZDAR"]
@@ -32,25 +30,12 @@ pytestmark = pytest.mark.workflow
 
 
 def _prepare(work: Path) -> None:
-    (work / "config").mkdir(parents=True)
-    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
-    data_root = ROOT / config["data_root"]
-    config["data_root"] = "data"
-    config["analyses"] = {name: config["analyses"][name] for name in ANALYSES}
-    if "analyses" in config.get("sensitivity", {}):
-        config["sensitivity"]["analyses"] = []  # keeps the test short; the stages are tested elsewhere
-    (work / "config" / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    sheet = pd.read_csv(ROOT / "config" / "studies.tsv", sep="\t", dtype=str, keep_default_na=False)
-    sheet = sheet[sheet["study_id"].isin(STUDIES)].copy()
-    sheet["mapping"] = [str(ROOT / m) for m in sheet["mapping"]]
-    for study, path in zip(sheet["study_id"], sheet["path"]):
-        shutil.copytree(data_root / path, work / "data" / study)
-    sheet["path"] = sheet["study_id"]
-    sheet.to_csv(work / "config" / "studies.tsv", sep="\t", index=False)
+    # A self-contained folder (data copied in), so that tampering with a raw file in one run's
+    # copy cannot touch the other run or the repository.
+    write_run_config(work, studies=STUDIES, analyses=ANALYSES, copy_data=True)
 
 
-def _snakemake(work: Path, *args: str) -> list[str]:
-    return [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(work), *args]
+_snakemake = snakemake_command
 
 
 def _hashes(results: Path) -> dict[str, str]:

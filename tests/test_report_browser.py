@@ -26,9 +26,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import pandas as pd
 import pytest
 import yaml
+from workflow_setup import write_run_config
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATES = ROOT / "src" / "her2meta" / "templates"
@@ -195,21 +195,11 @@ def template_sections() -> tuple[list[str], list[str]]:
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     work = tmp_path_factory.mktemp("browser")
-    (work / "config").mkdir()
-    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
-    config["data_root"] = str(ROOT / "resources")
-    config["analyses"] = {name: config["analyses"][name] for name in ANALYSES}
-    # Sections of the configuration that name analyses keep only those still defined (one
-    # sensitivity analysis: its report section is rendered too, at a small cost).
-    if "sensitivity" in config:
-        config["sensitivity"]["analyses"] = [a for a in config["sensitivity"].get("analyses", []) if a in ANALYSES][:1]
-    if config.get("report", {}).get("primary_analysis") not in (None, *ANALYSES):
-        del config["report"]["primary_analysis"]
-    (work / "config" / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    sheet = pd.read_csv(ROOT / "config" / "studies.tsv", sep="\t", dtype=str, keep_default_na=False)
-    sheet = sheet[sheet["study_id"].isin(STUDIES) | (sheet["include"] == "false")].copy()  # excluded rows: the flow shows them
-    sheet["mapping"] = [str(ROOT / m) if m else "" for m in sheet["mapping"]]
-    sheet.to_csv(work / "config" / "studies.tsv", sep="\t", index=False)
+    # One sensitivity analysis (its report section renders too, at a small cost); the sheet's
+    # excluded rows are kept, so the flow diagram shows them.
+    sensitivity = [a for a in yaml.safe_load((ROOT / "config" / "config.yaml").read_text())["sensitivity"]["analyses"]
+                   if a in ANALYSES][:1]
+    write_run_config(work, studies=STUDIES, analyses=ANALYSES, sensitivity=sensitivity, keep_excluded=True)
     result = subprocess.run(
         [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(work), "--cores", "2",
          "results/report/index.html"],

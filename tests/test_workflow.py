@@ -1,17 +1,13 @@
-"""End to end: the workflow on a 3-study configuration in a temporary folder."""
+"""End to end: the workflow on a 4-study configuration in a temporary folder."""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
+from workflow_setup import run_snakemake, write_run_config
 
-ROOT = Path(__file__).resolve().parents[1]
 # One study of each source shape, and a published-figures study in place of its synthetic twin.
 STUDIES = ["SIM-NEOSPHERE", "SIM-NSABPB41", "SIM-BUZDAR", "AGG-NEOALTTO"]
 ANALYSES = ["pcr_by_hr", "efs_by_hr", "pcr_dual_by_hr"]
@@ -22,21 +18,9 @@ pytestmark = pytest.mark.workflow
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     work = tmp_path_factory.mktemp("workflow")
-    (work / "config").mkdir()
-    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
-    config["data_root"] = str(ROOT / "resources")
-    config["analyses"] = {name: config["analyses"][name] for name in ANALYSES}
-    config["sensitivity"]["analyses"] = ["pcr_by_hr", "pcr_dual_by_hr"]
-    (work / "config" / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    sheet = pd.read_csv(ROOT / "config" / "studies.tsv", sep="\t", dtype=str, keep_default_na=False)
-    sheet = sheet[sheet["study_id"].isin(STUDIES)].copy()
-    sheet["mapping"] = [str(ROOT / m) if m else "" for m in sheet["mapping"]]
-    sheet.loc[sheet["study_id"] == "AGG-NEOALTTO", ["include", "exclusion_reason"]] = ["true", ""]
-    sheet.to_csv(work / "config" / "studies.tsv", sep="\t", index=False)
-    result = subprocess.run(
-        [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(work), "--cores", "2"],
-        capture_output=True, text=True, timeout=900,
-    )
+    write_run_config(work, studies=STUDIES, analyses=ANALYSES, sensitivity=["pcr_by_hr", "pcr_dual_by_hr"],
+                     include=("AGG-NEOALTTO",))
+    result = run_snakemake(work, "--cores", "2")
     assert result.returncode == 0, result.stderr[-4000:]
     return work
 
@@ -138,10 +122,7 @@ def test_every_result_has_a_provenance_record(run_dir):
 
 
 def test_rerun_is_a_no_op(run_dir):
-    result = subprocess.run(
-        [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(run_dir), "--cores", "1", "-n"],
-        capture_output=True, text=True, timeout=300,
-    )
+    result = run_snakemake(run_dir, "--cores", "1", "-n", timeout=300)
     assert result.returncode == 0
     assert "Nothing to be done" in result.stdout + result.stderr
 
@@ -150,10 +131,7 @@ def test_snakemake_report_captions_state_the_values_used(run_dir):
     import zipfile
 
     target = run_dir / "snakemake_report.zip"
-    result = subprocess.run(
-        [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(run_dir), "--report", str(target)],
-        capture_output=True, text=True, timeout=300,
-    )
+    result = run_snakemake(run_dir, "--report", str(target), timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     with zipfile.ZipFile(target) as archive:
         html = next(archive.read(n).decode() for n in archive.namelist() if n.endswith("report.html"))
