@@ -107,7 +107,7 @@ def test_output_follows_the_data_model_columns_and_types():
     "columns, message",
     [
         ({"efs_months": [-1.0], "efs_event": [1]}, "negative efs_months"),
-        ({"efs_months": [1.0], "efs_event": [2]}, "efs_event has values other than 0/1"),
+        ({"efs_months": [1.0], "efs_event": [2]}, "efs_event has 1 value(s) other than 0/1"),
         ({"age_years": [130.0]}, "age_years has 1 value(s) outside"),
         ({"ct_stage": ["T9"]}, "ct_stage"),
     ],

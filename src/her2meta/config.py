@@ -65,6 +65,10 @@ def validate_config(config: dict[str, Any], *, file: str = "config/config.yaml")
         raise ConfigError(f"primary method {config['pooling']['primary']!r} is not among methods {config['pooling']['methods']}",
                           file=file, key="pooling/primary")
     fields = harmonized_fields()
+    primary = config.get("report", {}).get("primary_analysis")
+    if primary is not None and primary not in config["analyses"]:
+        raise ConfigError(f"report.primary_analysis names {primary!r}, which is not defined", file=file,
+                          key="report/primary_analysis", hint=f"analyses: {', '.join(config['analyses'])}")
     for name in config.get("sensitivity", {}).get("analyses", []):
         if name not in config["analyses"]:
             raise ConfigError(f"sensitivity names analysis {name!r}, which is not defined", file=file, key="sensitivity/analyses",
@@ -103,7 +107,8 @@ def load_config(path: Path | str) -> dict[str, Any]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
-        raise ConfigError(f"not valid YAML: {getattr(exc, 'problem', exc)}", file=str(path), key=where) from exc
+        raise ConfigError(f"not valid YAML: {getattr(exc, 'problem', exc)}", file=str(path), key=where,
+                          hint="fix the YAML there (often an unclosed bracket or quote, or a tab used for indentation)") from exc
     return validate_config(raw or {}, file=str(path))
 
 
@@ -131,20 +136,28 @@ def read_study_sheet(path: Path | str, *, project_root: Path | str = ".", data_r
     for index, row in enumerate(rows, start=2):
         if row["study_id"] in seen:
             raise ConfigError(f"study {row['study_id']} is listed twice (lines {seen[row['study_id']]} and {index})",
-                              file=str(path), key="study_id")
+                              file=str(path), key=f"line {index}/study_id",
+                              hint="remove one of the two lines, or give the second study its own study_id")
         seen[row["study_id"]] = index
+    lines = dict(seen)
     if data_root is not None:
         base = (root / data_root).resolve()
         for row in rows:
             target = (base / row["path"]).resolve()
             if base != target and base not in target.parents:
                 raise ConfigError(f"study {row['study_id']}: path {row['path']!r} points outside the data folder {data_root}",
-                                  file=str(path), key="path", hint="paths are relative to data_root and must stay inside it")
+                                  file=str(path), key=f"line {lines[row['study_id']]}/path",
+                                  hint="paths are relative to data_root and must stay inside it (no '..', no absolute path "
+                                       "elsewhere); move the package under data_root or change data_root in config.yaml")
             if row.get("include", True) and not target.exists():
-                raise ConfigError(f"study {row['study_id']}: {target} does not exist", file=str(path), key="path")
+                raise ConfigError(f"study {row['study_id']}: {target} does not exist", file=str(path),
+                                  key=f"line {lines[row['study_id']]}/path",
+                                  hint=f"paths are relative to data_root ({base}); fix the path, or set include to false "
+                                       "with an exclusion_reason")
             if row["data_source"] == "ipd" and row.get("include", True) and not (root / row["mapping"]).is_file():
                 raise ConfigError(f"study {row['study_id']}: mapping file {row['mapping']} does not exist",
-                                  file=str(path), key="mapping", hint="create it (see config/README.md) or fix the path")
+                                  file=str(path), key=f"line {lines[row['study_id']]}/mapping",
+                                  hint="create it (her2meta mapping scaffold PACKAGE_DIR; see config/README.md) or fix the path")
     return rows
 
 

@@ -47,3 +47,46 @@ class StudyDataError(Her2MetaError):
         if hint:
             lines.append(f"  what to do: {hint}")
         super().__init__("\n".join(lines))
+
+
+# ----------------------------------------------------------------------------------------------
+# Keep-going: a study that fails leaves a marker instead of stopping the run.
+
+KEEP_GOING_ENV = "HER2META_KEEP_GOING"
+
+
+def keep_going(params: dict | None = None) -> bool:
+    """Whether this job runs under `snakemake --keep-going`.
+
+    The workflow passes the flag to the jobs through the environment variable
+    HER2META_KEEP_GOING ("1" or "0", set by workflow/rules/common.smk at parse time), not through
+    params or config: a params change would rerun every job. A stage's caller (or a test) can
+    override it with params["keep_going"]."""
+    import os
+
+    if params and "keep_going" in params:
+        return bool(params["keep_going"])
+    return os.environ.get(KEEP_GOING_ENV, "0").strip().lower() in {"1", "true", "yes"}
+
+
+def failure_record(exc: BaseException, *, stage: str, study: str) -> dict:
+    """What a failed study's marker outputs carry: the full message (secure zone: it may hold an
+    example row) and a one-line summary (no example row) for estimates, pooling and the report."""
+    if isinstance(exc, StudyDataError):
+        summary = exc.detail.splitlines()[0]
+        message = str(exc)
+        details = {"file": exc.file, "field": exc.field, "hint": exc.hint}
+    elif isinstance(exc, Her2MetaError):
+        message = str(exc)
+        summary = message.splitlines()[0]
+        details = {}
+    else:
+        message = f"unexpected failure ({type(exc).__name__}): {exc}"
+        summary = f"unexpected failure ({type(exc).__name__}) in {stage}; see logs/{stage}_study/{study}.log"
+        details = {}
+    return {"stage": stage, "summary": summary, "message": message, **{k: v for k, v in details.items() if v}}
+
+
+def failed_reason(record: dict) -> str:
+    """The reason a failed study gives for every analysis: `study failed: <summary>`."""
+    return f"study failed: {record['summary']}"

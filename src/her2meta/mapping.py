@@ -9,6 +9,8 @@ value with its reason.
 
 from __future__ import annotations
 
+import datetime as _dt
+import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,11 +21,20 @@ import pandas as pd
 import yaml
 
 from .errors import StudyDataError
-from .io import read_table, sha256_file
+from .io import read_manifest, read_table, sha256_file, verify_against_manifest
 from .schemas import field_kind, harmonized_fields, load_schema
 
 DAYS_PER_MONTH = 365.25 / 12
 UNIT_TO_MONTHS = {"days": 1 / DAYS_PER_MONTH, "weeks": 7 / DAYS_PER_MONTH, "months": 1.0, "years": 12.0}
+
+# Time-to-event fields and their event indicators (harmonized model).
+TIME_EVENT_PAIRS = [("efs_months", "efs_event"), ("os_months", "os_event"), ("idfs_months", "idfs_event"), ("pfs_months", "pfs_event")]
+
+# Code-map targets accepted for a yes/no field.
+_TRUE_CODES = {"true", "1"}
+_FALSE_CODES = {"false", "0"}
+
+log = logging.getLogger("her2meta.mapping")
 
 # Fields a mapping may fill that are not part of the harmonized model: inputs of a derivation.
 EXTRACTION_ONLY_FIELDS = {
@@ -72,9 +83,14 @@ def load_mapping(path: Path | str, *, study: str | None = None) -> Mapping:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise StudyDataError(label, f"the mapping is not valid YAML{where}: {getattr(exc, 'problem', exc)}", file=str(path)) from exc
+        raise StudyDataError(label, f"the mapping is not valid YAML{where}: {getattr(exc, 'problem', exc)}", file=str(path),
+                             hint="fix the YAML there (often an unclosed bracket or quote, or a tab used for indentation); "
+                                  "check it with `her2meta config check`") from exc
     if not isinstance(spec, dict):
         raise StudyDataError(label, "the mapping must be a YAML mapping (key: value) at the top level", file=str(path))
+    cutoff = spec.get("data_cutoff")
+    if isinstance(cutoff, dict) and isinstance(cutoff.get("date"), _dt.date):  # YAML reads 2016-03-31 as a date
+        cutoff["date"] = cutoff["date"].isoformat()
     validator = jsonschema.Draft202012Validator(load_schema("mapping"))
     errors = sorted(validator.iter_errors(spec), key=lambda e: list(e.absolute_path))
     if errors:
@@ -101,19 +117,85 @@ def _check_references(spec: dict[str, Any], path: Path) -> None:
         if name not in allowed:
             raise StudyDataError(study, f"unknown field name {name!r}", file=str(path), field=name,
                                  hint=f"harmonized fields a mapping can fill: {', '.join(allowed)}")
-        if field_kind(allowed[name]) == "boolean" and "codes" not in rule:
+        kind = field_kind(allowed[name])
+        if kind == "boolean" and "codes" not in rule:
             raise StudyDataError(study, f"field {name} is yes/no: it needs a `codes:` map (e.g. Yes: true, No: false)",
                                  file=str(path), field=name, hint="list every source value under codes")
+        numeric = kind in ("number", "integer")
+        if not numeric and ("unit" in rule or "dates" in rule):
+            raise StudyDataError(study, f"field {name} is {kind}: `{'unit' if 'unit' in rule else 'dates'}:` applies to "
+                                 "durations only", file=str(path), field=name, hint="remove it, or map it to a time field")
+        if numeric and rule.get("parse") in ("text", "date"):
+            raise StudyDataError(study, f"field {name} is a number: `parse: {rule['parse']}` cannot give one",
+                                 file=str(path), field=name, hint="use parse: number, integer or percent (or `dates:` for a duration)")
+        for source, target in (rule.get("codes") or {}).items():
+            problem = _code_target_problem(kind, target)
+            if problem:
+                raise StudyDataError(study, f"the code map of field {name} turns {source!r} into {target!r}: {problem}",
+                                     file=str(path), field=name, example=f"codes: {{{source}: {target}}}",
+                                     hint=_CODE_HINTS[kind])
         for ref in [rule.get("from")] + list((rule.get("dates") or {}).get(k) for k in ("start", "end")):
             if ref is not None and ref.split(".", 1)[0] not in datasets:
                 raise StudyDataError(study, f"field {name} reads from dataset {ref.split('.', 1)[0]!r}, which is not declared",
                                      file=str(path), field=name, hint=f"declared datasets: {', '.join(datasets)}")
     if "patient_id" not in spec["fields"]:
         raise StudyDataError(study, "the mapping does not say where patient_id comes from", file=str(path), field="patient_id")
-    for name in spec.get("constants", {}):
+    for name, value in spec.get("constants", {}).items():
         if name not in allowed:
             raise StudyDataError(study, f"unknown constant field {name!r}", file=str(path), field=name,
                                  hint=f"harmonized fields: {', '.join(allowed)}")
+        problem = _code_target_problem(field_kind(allowed[name]), value)
+        if problem:
+            raise StudyDataError(study, f"constant {name} = {value!r}: {problem}", file=str(path), field=name,
+                                 hint=_CODE_HINTS[field_kind(allowed[name])])
+    cutoff = spec.get("data_cutoff")
+    if cutoff:
+        try:
+            _dt.date.fromisoformat(str(cutoff["date"]))
+        except ValueError:
+            raise StudyDataError(study, f"data_cutoff date {cutoff['date']!r} is not a date", file=str(path),
+                                 field="data_cutoff", hint="write it as YYYY-MM-DD, e.g. 2016-03-31") from None
+        start = cutoff.get("start")
+        if start is not None and start.split(".", 1)[0] not in datasets:
+            raise StudyDataError(study, f"data_cutoff start reads from dataset {start.split('.', 1)[0]!r}, which is not declared",
+                                 file=str(path), field="data_cutoff", hint=f"declared datasets: {', '.join(datasets)}")
+
+
+_CODE_HINTS = {
+    "boolean": "a yes/no field takes true or false (or 1 / 0); use null for 'not recorded'",
+    "number": "a numeric field takes numbers; use null (or `missing:`) for 'not recorded'",
+    "integer": "a numeric field takes whole numbers; use null (or `missing:`) for 'not recorded'",
+    "string": "a text field takes text, numbers or true/false",
+}
+
+
+def _code_target_problem(kind: str, target: Any) -> str | None:
+    """Why a code-map target (or constant) cannot be a value of a field of this kind, or None."""
+    if target is None:
+        return None
+    if kind == "boolean":
+        if isinstance(target, bool) or str(target).strip().lower() in _TRUE_CODES | _FALSE_CODES:
+            return None
+        return "a yes/no field needs true or false"
+    if kind in ("number", "integer"):
+        if isinstance(target, bool):
+            return "a numeric field needs a number, not true/false"
+        try:
+            value = float(target)
+        except (TypeError, ValueError):
+            return "a numeric field needs a number"
+        if not np.isfinite(value):
+            return "a numeric field needs a finite number"
+        return None
+    return None
+
+
+def _as_bool(value: Any) -> Any:
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return pd.NA
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    return str(value).strip().lower() in _TRUE_CODES
 
 
 # ----------------------------------------------------------------------------------------------
@@ -151,13 +233,17 @@ def apply_mapping(mapping: Mapping, package_dir: Path | str) -> ExtractionResult
     """Read the study package and return one row per subject with harmonized field names."""
     spec, study = mapping.spec, mapping.study_id
     package_dir = Path(package_dir)
-    qc: dict[str, Any] = {"study_id": study, "mapping": str(mapping.path), "files": [], "subjects": {}, "fields": {}, "unmatched_rows": {}}
+    qc: dict[str, Any] = {"study_id": study, "mapping": str(mapping.path), "files": [], "subjects": {}, "fields": {},
+                          "unmatched_rows": {}, "exclusions": []}
     raw_cache: dict[tuple, pd.DataFrame] = {}
     datasets: dict[str, _Dataset] = {}
+    manifest = read_manifest(package_dir)
+    qc["manifest_checked"] = bool(manifest)
 
     subjects_name = spec["subjects"]
     for name, dspec in spec["datasets"].items():
-        datasets[name] = _load_dataset(study, name, dspec, package_dir, raw_cache, qc, is_subjects=(name == subjects_name))
+        datasets[name] = _load_dataset(study, name, dspec, package_dir, raw_cache, qc, is_subjects=(name == subjects_name),
+                                       manifest=manifest)
 
     subjects = datasets[subjects_name]
     index = subjects.frame.index
@@ -179,24 +265,33 @@ def apply_mapping(mapping: Mapping, package_dir: Path | str) -> ExtractionResult
 
     out = pd.DataFrame(index=index)
     allowed = mappable_fields()
+    calendar: dict[str, tuple[pd.Series, pd.Series]] = {}
     for fname, rule in spec["fields"].items():
-        out[fname], qc["fields"][fname] = _map_field(study, fname, rule, allowed[fname], datasets, index)
+        out[fname], qc["fields"][fname] = _map_field(study, fname, rule, allowed[fname], datasets, index, calendar)
     for fname, value in (spec.get("constants") or {}).items():
-        out[fname] = value
+        kind = field_kind(allowed[fname])
+        out[fname] = _as_bool(value) if kind == "boolean" else value
         qc["fields"][fname] = {"source": "constant", "value": value, "missing": 0}
     if out["patient_id"].isna().any():
-        raise StudyDataError(study, "patient_id is missing for some subjects", field="patient_id", file=subjects.file)
+        raise StudyDataError(study, f"patient_id is missing for {int(out['patient_id'].isna().sum())} subjects",
+                             field="patient_id", file=subjects.file,
+                             example=f"subject key {out.index[out['patient_id'].isna()][0]!r}",
+                             hint=f"map patient_id from the subject key column {spec['datasets'][subjects_name]['key']}")
+    if spec.get("data_cutoff"):
+        _apply_cutoff(study, spec, out, calendar, datasets, index, qc)
     out.insert(0, "study_id", study)
     out = out.reset_index(drop=True)
     qc["subjects"]["rows_out"] = len(out)
     return ExtractionResult(data=out, qc=qc)
 
 
-def _load_dataset(study, name, dspec, package_dir, raw_cache, qc, *, is_subjects) -> _Dataset:
+def _load_dataset(study, name, dspec, package_dir, raw_cache, qc, *, is_subjects, manifest=None) -> _Dataset:
     path = package_dir / dspec["file"]
     read_opts = {k: dspec[k] for k in ("encoding", "sep", "decimal", "sheet") if k in dspec}
     cache_key = (str(path), dspec.get("format"), tuple(sorted(read_opts.items())))
     if cache_key not in raw_cache:
+        if manifest and path.is_file():
+            verify_against_manifest(path, manifest, study=study, name=Path(dspec["file"]).as_posix())
         raw_cache[cache_key] = read_table(path, study=study, file_format=dspec.get("format"), **read_opts)
         qc["files"].append({"file": str(path), "sha256": sha256_file(path), "rows": len(raw_cache[cache_key])})
     frame = raw_cache[cache_key]
@@ -212,9 +307,22 @@ def _load_dataset(study, name, dspec, package_dir, raw_cache, qc, *, is_subjects
         frame = frame[keep]
     if is_subjects:
         qc["subjects"] = {"dataset": name, "rows_in": rows_in, "excluded": exclusions}
+        for cond, exclusion in zip(dspec.get("filter", []), exclusions):
+            if exclusion["count"]:
+                qc["exclusions"].append({"stage": "extract", "field": f"{name}.{cond['column']}", "reason": exclusion["reason"],
+                                         "action": "excluded from the study", "count": exclusion["count"]})
+        if rows_in == 0:
+            raise StudyDataError(study, f"the subjects dataset {name} has no rows", file=str(path),
+                                 hint="check that the file is the complete subject-level dataset (ADSL, DM or equivalent)")
+        if len(frame) == 0:
+            raise StudyDataError(study, f"the filters of the subjects dataset {name} leave no subject (of {rows_in} rows)",
+                                 file=str(path), field=dspec["filter"][-1]["column"],
+                                 example="; ".join(f"{e['count']} rows excluded: {e['reason']}" for e in exclusions),
+                                 hint=f"check the filter values against the codes present: {_present_codes(raw_cache, cache_key, dspec)}")
     elif len(frame) == 0:
-        raise StudyDataError(study, f"the filter of dataset {name} selects no row", file=str(path),
-                             hint=f"filters: {dspec.get('filter')}; check the codes present in the file")
+        raise StudyDataError(study, f"the filter of dataset {name} selects no row (of {rows_in})", file=str(path),
+                             field=(dspec.get("filter") or [{}])[-1].get("column"),
+                             hint=f"filters: {dspec.get('filter')}; codes present: {_present_codes(raw_cache, cache_key, dspec)}")
     key = dspec["key"]
     keys = frame[key].map(canonical_code)
     if keys.isna().any():
@@ -235,6 +343,17 @@ def _load_dataset(study, name, dspec, package_dir, raw_cache, qc, *, is_subjects
             )
         frame = frame.set_index(key, drop=False)
     return _Dataset(name=name, frame=frame, file=str(path), decimal=dspec.get("decimal", "."))
+
+
+def _present_codes(raw_cache, cache_key, dspec) -> str:
+    """The values present in each filtered column (up to 10 each), for the hint of an empty filter."""
+    frame = raw_cache[cache_key]
+    parts = []
+    for cond in dspec.get("filter", []):
+        values = frame[cond["column"]].map(canonical_code).dropna().unique().tolist()
+        shown = ", ".join(map(repr, sorted(values, key=str)[:10])) + (", ..." if len(values) > 10 else "")
+        parts.append(f"{cond['column']}: {shown or '(all empty)'}")
+    return "; ".join(parts)
 
 
 def _require_columns(study, name, frame, columns, file):
@@ -286,19 +405,22 @@ def _column(study, datasets, ref, index, fname):
     return values, ds, int((~present).sum())
 
 
-def _map_field(study, fname, rule, prop, datasets, index):
+def _map_field(study, fname, rule, prop, datasets, index, calendar=None):
     kind = field_kind(prop)
     info: dict[str, Any] = {}
     if "dates" in rule:
-        values, ds, absent = _duration_from_dates(study, fname, rule["dates"], datasets, index)
+        values, ds, absent, start, end = _duration_from_dates(study, fname, rule["dates"], datasets, index)
+        if calendar is not None:
+            calendar[fname] = (start, end)
         info["source"] = f"{rule['dates']['start']} -> {rule['dates']['end']}"
     else:
         raw, ds, absent = _column(study, datasets, rule["from"], index, fname)
         info["source"] = rule["from"]
         values = _convert(study, fname, rule, kind, raw, ds)
+    info["file"] = ds.file
     info["no_record"] = absent
     info["missing"] = int(pd.isna(values).sum())
-    return _typed(values, kind), info
+    return _typed(study, fname, values, kind, ds), info
 
 
 def _convert(study, fname, rule, kind, raw: pd.Series, ds: _Dataset) -> pd.Series:
@@ -315,7 +437,7 @@ def _convert(study, fname, rule, kind, raw: pd.Series, ds: _Dataset) -> pd.Serie
             raise StudyDataError(study, f"value(s) with no code mapping: {listing}", file=ds.file, field=fname,
                                  example=f"subject {unknown.index[0]!r} has {unknown.iloc[0]!r}",
                                  hint=f"add them under fields.{fname}.codes (or `missing:` if they mean not recorded)")
-        return keys.map(lambda k: None if k is None else codes[k])
+        return keys.map(lambda k: None if k is None else codes[k]).astype(object)
     parse = rule.get("parse") or ("number" if kind in ("number", "integer") else "text")
     if parse == "text":
         return keys
@@ -328,6 +450,8 @@ def _convert(study, fname, rule, kind, raw: pd.Series, ds: _Dataset) -> pd.Serie
 
 
 _BELOW_LIMIT = re.compile(r"^<\s*(\d+(?:\.\d+)?)$")
+# A plain decimal number: no "nan", "inf", "1_000" or hex, which float() would also take.
+_NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
 
 
 def _parse_numbers(study, fname, keys: pd.Series, parse: str, ds: _Dataset) -> pd.Series:
@@ -342,10 +466,10 @@ def _parse_numbers(study, fname, keys: pd.Series, parse: str, ds: _Dataset) -> p
                 return 0.0  # "<1%" is below every positivity threshold used (1% and 10%): read as 0
         if ds.decimal == ",":
             s = s.replace(",", ".")
-        try:
-            return float(s)
-        except ValueError:
+        if not _NUMBER.match(s):
             return _UNPARSEABLE
+        value = float(s)
+        return value if np.isfinite(value) else _UNPARSEABLE
 
     parsed = keys.map(one)
     bad = parsed.map(lambda v: v is _UNPARSEABLE).astype(bool)
@@ -362,7 +486,11 @@ _UNPARSEABLE = object()
 
 
 def _parse_dates(study, fname, keys: pd.Series, fmt: str | None, ds: _Dataset) -> pd.Series:
-    parsed = pd.to_datetime(keys, format=fmt or "ISO8601", errors="coerce")
+    try:
+        parsed = pd.to_datetime(keys, format=fmt or "ISO8601", errors="coerce")
+    except (ValueError, TypeError) as exc:  # a format pandas cannot use at all
+        raise StudyDataError(study, f"date_format {fmt!r} cannot be used: {exc}", file=ds.file, field=fname,
+                             hint="write a strptime format such as %d.%m.%Y or %Y-%m-%d") from exc
     bad = keys.notna() & parsed.isna()
     if bad.any():
         raise StudyDataError(study, f"{int(bad.sum())} value(s) are not dates in format {fmt or 'ISO 8601'}", file=ds.file,
@@ -384,16 +512,89 @@ def _duration_from_dates(study, fname, dates, datasets, index):
             out.append(_parse_dates(study, fname, keys, dates.get("date_format"), ds))
         absent_total += absent
         ds_used = ds
-    days = (out[1] - out[0]).dt.days.astype(float)
-    return days / DAYS_PER_MONTH, ds_used, absent_total
+    start, end = (pd.to_datetime(part, errors="coerce") for part in out)
+    days = (end - start).dt.days.astype(float)
+    return days / DAYS_PER_MONTH, ds_used, absent_total, start, end
 
 
-def _typed(values: pd.Series, kind: str) -> pd.Series:
-    if kind == "number":
-        return pd.to_numeric(values, errors="raise").astype(float)
-    if kind == "integer":
-        numeric = pd.to_numeric(values, errors="raise")
-        return numeric.astype("Int64") if (numeric.dropna() % 1 == 0).all() else numeric.astype(float)
+def _typed(study: str, fname: str, values: pd.Series, kind: str, ds: _Dataset | None = None) -> pd.Series:
+    if kind in ("number", "integer"):
+        numeric = pd.to_numeric(values, errors="coerce")
+        bad = values.notna() & numeric.isna()
+        if bad.any():
+            raise StudyDataError(study, f"field {fname} is a number but {int(bad.sum())} value(s) are not",
+                                 file=ds.file if ds else None, field=fname,
+                                 example=f"subject {values.index[bad][0]!r} has {values[bad].iloc[0]!r}",
+                                 hint=f"map them to numbers under fields.{fname}.codes, or list them under `missing:`")
+        numeric = numeric.astype(float)
+        present = numeric.dropna()
+        whole = bool(((present % 1 == 0) & (present.abs() < 2 ** 53)).all())
+        return numeric.astype("Int64") if kind == "integer" and whole else numeric
     if kind == "boolean":
-        return values.map(lambda v: pd.NA if v is None or (isinstance(v, float) and np.isnan(v)) else bool(v)).astype("boolean")
-    return values.map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)).astype(object)
+        return values.map(_as_bool).astype("boolean")
+    return values.map(lambda v: None if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)) else str(v)).astype(object)
+
+
+# ----------------------------------------------------------------------------------------------
+# The data cut-off
+
+
+def _apply_cutoff(study, spec, out: pd.DataFrame, calendar, datasets, index, qc) -> None:
+    """Censor follow-up at the package's data cut-off (counted, never silent).
+
+    A time field mapped from two dates is placed on the calendar by its end date; one mapped as a
+    duration, by `data_cutoff.start` (the randomization date) plus the duration. An event after
+    the cut-off becomes a censoring at the cut-off (the event is not counted); censored follow-up
+    beyond it is shortened to it. A patient who starts after the cut-off stops the study."""
+    cutoff_spec = spec["data_cutoff"]
+    cutoff = pd.Timestamp(str(cutoff_spec["date"]))
+    start_all = None
+    if cutoff_spec.get("start"):
+        raw, ds, _ = _column(study, datasets, cutoff_spec["start"], index, "data_cutoff")
+        if pd.api.types.is_datetime64_any_dtype(raw):
+            start_all = pd.to_datetime(raw)
+        else:
+            keys = raw.map(canonical_code).replace("", None)
+            start_all = pd.to_datetime(_parse_dates(study, "data_cutoff", keys, cutoff_spec.get("date_format"), ds), errors="coerce")
+    info: dict[str, Any] = {"date": cutoff.date().isoformat(), "checked": [], "not_checked": []}
+    for time, event in TIME_EVENT_PAIRS:
+        if time not in out:
+            continue
+        if time in calendar:
+            start, end = calendar[time]
+        elif start_all is not None:
+            start = start_all
+            days = (out[time].astype(float) * DAYS_PER_MONTH).round()
+            # an absurd duration (harmonization stops the study on it) must not overflow the calendar here
+            end = start + pd.to_timedelta(days.where(days.abs() < 1e6), unit="D")
+        else:
+            info["not_checked"].append(time)
+            continue
+        info["checked"].append(time)
+        late_start = start.notna() & (start > cutoff)
+        if late_start.any():
+            source = spec["fields"][time].get("dates", {}).get("start") or cutoff_spec.get("start")
+            raise StudyDataError(study, f"{int(late_start.sum())} patients start ({source}) after the data cut-off "
+                                 f"{info['date']}", file=datasets[source.split(".", 1)[0]].file, field=time,
+                                 example=f"subject {start.index[late_start][0]!r}: start {start[late_start].iloc[0].date()}",
+                                 hint="check data_cutoff.date in the mapping, and the date columns")
+        after = end.notna() & start.notna() & (end > cutoff) & out[time].notna()
+        if not after.any():
+            continue
+        has_event = out[event].astype("Float64").fillna(0).eq(1) & after if event in out else pd.Series(False, index=out.index)
+        censored = after & ~has_event
+        truncated = (cutoff - start[after]).dt.days.astype(float) / DAYS_PER_MONTH
+        out.loc[after, time] = truncated
+        if event in out:
+            out.loc[after & out[event].notna(), event] = 0
+        for mask, reason, action in (
+            (has_event, f"event after the data cut-off {info['date']}", "censored at the cut-off: the event is not counted"),
+            (censored, f"follow-up after the data cut-off {info['date']}", "follow-up shortened to the cut-off"),
+        ):
+            if mask.any():
+                qc["exclusions"].append({"stage": "extract", "field": time, "reason": reason, "action": action,
+                                         "count": int(mask.sum())})
+                example = mask[mask].index[0]
+                log.warning("study %s: %d patients: %s (%s); field %s; example: subject %r ends %s",
+                            study, int(mask.sum()), reason, action, time, example, end[example].date())
+    qc["data_cutoff"] = info

@@ -220,6 +220,7 @@ def study_rows(studies: list[dict[str, Any]], qcs: dict[str, dict[str, Any]], mi
                "source": study["data_source"], "year": study.get("year", ""), "reference": study.get("published_reference", ""),
                "include": study["include"], "exclusion_reason": study.get("exclusion_reason", "")}
         if qc:
+            row["failed"] = (qc.get("failed") or {}).get("summary", "")
             ext = qc["extraction"]["subjects"]
             hr = qc["counts"]["hr_status"]
             row.update(
@@ -355,6 +356,7 @@ def render(*, config: dict[str, Any], studies: list[dict[str, Any]], qcs: dict[s
         "in_sheet": len(rows),
         "included": len(included),
         "excluded": [r for r in rows if not r["include"]],
+        "failed": [r for r in rows if r.get("failed")],
         "ipd": sum(1 for r in included if r["source"] == "ipd"),
         "rows_in": sum(r["rows_in"] for r in included if isinstance(r.get("rows_in"), int)),
         "patients": sum(r["n"] for r in included if isinstance(r.get("n"), int)),

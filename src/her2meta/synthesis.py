@@ -20,6 +20,7 @@ from scipy import stats
 
 from .effects import INTERACTION, OVERALL
 from .pool import pool_proportions, rma, subgroup_analysis
+from .pool.errors import PoolingError
 
 EXP_MEASURES = {"OR", "RR", "HR"}
 POOLED_COLUMNS = ["analysis", "subgroup", "measure", "method", "k", "estimate", "se", "ci_lb", "ci_ub", "pval", "tau2", "I2",
@@ -36,7 +37,12 @@ def _builtin(value: Any) -> Any:
 
 
 def _exp(value: Any) -> float | None:
-    return None if value is None or not math.isfinite(value) else math.exp(value)
+    if value is None or not math.isfinite(value):
+        return None
+    try:
+        return math.exp(value)
+    except OverflowError:  # a log ratio above ~709: no finite ratio to show
+        return None
 
 
 def _fit_models(usable: pd.DataFrame, pooling: dict[str, Any]) -> dict[str, Any]:
@@ -45,9 +51,13 @@ def _fit_models(usable: pd.DataFrame, pooling: dict[str, Any]) -> dict[str, Any]
         if len(usable) == 0:
             models[method] = {"error": "no study could contribute an estimate"}
             continue
-        res = rma(usable["estimate"].to_numpy(float), usable["se"].to_numpy(float) ** 2, method=method,
-                  test=pooling["test"] if method != "FE" else "z", level=pooling["level"], pi_dist=pooling["prediction_interval"],
-                  study=usable["study_id"].tolist())
+        try:
+            res = rma(usable["estimate"].to_numpy(float), usable["se"].to_numpy(float) ** 2, method=method,
+                      test=pooling["test"] if method != "FE" else "z", level=pooling["level"],
+                      pi_dist=pooling["prediction_interval"], study=usable["study_id"].tolist())
+        except PoolingError as exc:  # the engine refuses with its reason: shown in place of the model
+            models[method] = {"error": f"not fitted: {exc}"}
+            continue
         models[method] = res.to_dict()
     return models
 
@@ -60,6 +70,8 @@ def _peto(usable: pd.DataFrame, level: float) -> dict[str, Any] | None:
         return None
     oe, v = float(rows["logrank_oe"].sum()), float(rows["logrank_v"].sum())
     estimate, se = oe / v, 1 / math.sqrt(v)
+    if not (math.isfinite(estimate) and math.isfinite(se) and se > 0):
+        return None
     z = float(stats.norm.ppf(1 - (1 - level / 100) / 2))
     pval = float(2 * stats.norm.sf(abs(estimate / se)))
     return {"estimate": estimate, "se": se, "ci_lb": estimate - z * se, "ci_ub": estimate + z * se, "pval": pval,
@@ -71,9 +83,12 @@ def _rmst(usable: pd.DataFrame, pooling: dict[str, Any]) -> dict[str, Any] | Non
     rows = rows[rows["rmst_se"] > 0]
     if len(rows) == 0:
         return None
-    res = rma(rows["rmst_diff"].to_numpy(float), rows["rmst_se"].to_numpy(float) ** 2, method=pooling["primary"],
-              test=pooling["test"] if pooling["primary"] != "FE" else "z", level=pooling["level"],
-              pi_dist=pooling["prediction_interval"], study=rows["study_id"].tolist())
+    try:
+        res = rma(rows["rmst_diff"].to_numpy(float), rows["rmst_se"].to_numpy(float) ** 2, method=pooling["primary"],
+                  test=pooling["test"] if pooling["primary"] != "FE" else "z", level=pooling["level"],
+                  pi_dist=pooling["prediction_interval"], study=rows["study_id"].tolist())
+    except PoolingError:
+        return None
     return res.to_dict()
 
 
@@ -85,8 +100,11 @@ def _group_rates(rows: pd.DataFrame, pooling: dict[str, Any]) -> dict[str, Any]:
         usable = rows[rows[f"n_{side}"] > 0]
         if len(usable) == 0:
             continue
-        res = pool_proportions(usable[f"events_{side}"].to_numpy(float), usable[f"n_{side}"].to_numpy(float),
-                               study=usable["study_id"].tolist(), method=method, level=pooling["level"])
+        try:
+            res = pool_proportions(usable[f"events_{side}"].to_numpy(float), usable[f"n_{side}"].to_numpy(float),
+                                   study=usable["study_id"].tolist(), method=method, level=pooling["level"])
+        except PoolingError:
+            continue
         out[side] = {"proportion": res.proportion, "ci_lb": res.ci_lb, "ci_ub": res.ci_ub, "k": res.k, "method": res.method}
     return out
 
@@ -139,10 +157,13 @@ def _naive_comparison(estimates: pd.DataFrame, levels: list[str], pooling: dict[
     rows = estimates[estimates["subgroup"].isin(levels) & estimates["estimable"].astype(bool)]
     if rows["subgroup"].nunique() < 2:
         return None
-    res = subgroup_analysis(rows["estimate"].to_numpy(float), rows["se"].to_numpy(float) ** 2, rows["subgroup"].tolist(),
-                            study=rows["study_id"].tolist(), method=pooling["primary"],
-                            test=pooling["test"] if pooling["primary"] != "FE" else "z", level=pooling["level"])
-    return {"Q_between": res.Q_between, "Q_between_df": res.Q_between_df, "Q_between_p": res.Q_between_p,
+    try:
+        res = subgroup_analysis(rows["estimate"].to_numpy(float), rows["se"].to_numpy(float) ** 2,
+                                rows["subgroup"].tolist(), study=rows["study_id"].tolist(), method=pooling["primary"],
+                                test=pooling["test"] if pooling["primary"] != "FE" else "z", level=pooling["level"])
+    except PoolingError:
+        return None
+    return {"Q_between": _builtin(res.Q_between), "Q_between_df": res.Q_between_df, "Q_between_p": _builtin(res.Q_between_p),
             "dist": res.Q_between_dist, "tau2": "separate"}
 
 

@@ -1,4 +1,5 @@
 # Configuration, the study sheet and the input functions every stage uses.
+import os
 import re
 import sys
 from pathlib import Path
@@ -12,10 +13,19 @@ from her2meta.config import (  # noqa: E402
     read_study_sheet,
     validate_config,
 )
+from her2meta.errors import KEEP_GOING_ENV  # noqa: E402
 
 _validated = validate_config(config, file=(workflow.configfiles or ["config"])[0])
 config.clear()
 config.update(_validated)
+
+# `--keep-going` reaches the jobs through the environment, set when the run starts (the execution
+# settings do not exist yet while this file is parsed) and inherited by every job process; not through
+# config or params, whose change would rerun jobs. Under it a study that fails leaves marker outputs
+# instead of stopping the run (HER2META_KEEP_GOING; her2meta.errors.keep_going).
+onstart:
+    os.environ.update({KEEP_GOING_ENV: "1" if workflow.execution_settings.keep_going else "0"})
+
 
 RESULTS = "results"
 LOGS = "logs"

@@ -114,6 +114,15 @@ def validate_study_data(yi, vi=None, *, sei=None, study=None, mods=None,
     if (v < 0).any():
         bad = [labels[i] for i in np.flatnonzero(v < 0)]
         raise PoolingInputError(f"negative sampling variance for studies {bad}")
+    # Inverse-variance weights, their squares and squared deviations must stay finite in double
+    # precision: outside 1e-100..1e100 they overflow (a variance of 1e-300 gave ZeroDivisionError).
+    out_of_range = (np.abs(y) > 1e100) | (v > 1e100) | ((v > 0) & (v < 1e-100))
+    if out_of_range.any():
+        bad = [labels[i] for i in np.flatnonzero(out_of_range)]
+        raise PoolingInputError(
+            f"estimate or sampling variance outside 1e-100..1e100 (in absolute value) for studies {bad}: the "
+            "inverse-variance weights would overflow; check the study's standard error and the scale of its estimate "
+            "(ratios are pooled on the log scale)")
     if y.size == 0:
         raise PoolingInputError("no studies left to pool (k = 0)")
     return StudyData(yi=y, vi=v, study=labels, mods=X, omitted=omitted, notes=tuple(notes))
