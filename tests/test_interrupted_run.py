@@ -15,16 +15,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
-import pandas as pd
 import pytest
-import yaml
+from workflow_setup import run_snakemake, snakemake_command, write_run_config
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDIES = ["SIM-NEOSPHERE", "SIM-BUZDAR"]  # SAS transport and a flat CSV
@@ -35,28 +32,15 @@ pytestmark = pytest.mark.workflow
 
 
 def _prepare(work: Path) -> None:
-    (work / "config").mkdir(parents=True)
-    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
-    config["data_root"] = "data"  # relative: the QC records of two run folders name the same paths
-    config["analyses"] = {name: config["analyses"][name] for name in ANALYSES}
-    if "analyses" in config.get("sensitivity", {}):
-        config["sensitivity"]["analyses"] = []
-    (work / "config" / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    sheet = pd.read_csv(ROOT / "config" / "studies.tsv", sep="\t", dtype=str, keep_default_na=False)
-    sheet = sheet[sheet["study_id"].isin(STUDIES)].copy()
-    sheet["mapping"] = [str(ROOT / m) for m in sheet["mapping"]]
-    for study, path in zip(sheet["study_id"], sheet["path"]):
-        shutil.copytree(ROOT / "resources" / path, work / "data" / study)
-    sheet["path"] = sheet["study_id"]
-    sheet.to_csv(work / "config" / "studies.tsv", sep="\t", index=False)
+    # data copied in, with a relative data_root: the QC records of two run folders name the same paths
+    write_run_config(work, studies=STUDIES, analyses=ANALYSES, copy_data=True)
 
 
-def _command(work: Path, *args: str) -> list[str]:
-    return [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(work), *args]
+_command = snakemake_command
 
 
 def _run(work: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(_command(work, *args), capture_output=True, text=True, timeout=300)
+    return run_snakemake(work, *args, timeout=300)
 
 
 def _hashes(work: Path) -> dict[str, str]:

@@ -13,13 +13,11 @@ import json
 import logging
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
 import pandas as pd
 import pytest
-import yaml
 
 from her2meta.effects import estimate_analysis
 from her2meta.errors import KEEP_GOING_ENV, StudyDataError, keep_going
@@ -27,6 +25,7 @@ from her2meta.io import read_parquet, write_parquet
 from her2meta.schemas import harmonized_fields
 from her2meta.stages import extract as extract_stage
 from her2meta.stages import harmonize as harmonize_stage
+from workflow_setup import run_snakemake, write_run_config
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "resources" / "demo"
@@ -163,25 +162,11 @@ STUDIES = ["SIM-NEOSPHERE", "SIM-BUZDAR"]
 
 
 def _prepare(work: Path) -> None:
-    (work / "config").mkdir(parents=True)
-    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
-    config["data_root"] = "data"
-    config["analyses"] = {"pcr_by_hr": config["analyses"]["pcr_by_hr"]}
-    if "analyses" in config.get("sensitivity", {}):
-        config["sensitivity"]["analyses"] = []  # keeps the test short; the stages are tested elsewhere
-    (work / "config" / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    sheet = pd.read_csv(ROOT / "config" / "studies.tsv", sep="\t", dtype=str, keep_default_na=False)
-    sheet = sheet[sheet["study_id"].isin(STUDIES)].copy()
-    sheet["mapping"] = [str(ROOT / m) for m in sheet["mapping"]]
-    for study, path in zip(sheet["study_id"], sheet["path"]):
-        shutil.copytree(ROOT / "resources" / path, work / "data" / study)
-    sheet["path"] = sheet["study_id"]
-    sheet.to_csv(work / "config" / "studies.tsv", sep="\t", index=False)
+    write_run_config(work, studies=STUDIES, analyses=["pcr_by_hr"], copy_data=True)
 
 
 def _snakemake(work: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(work),
-                           "--cores", "2", *args], capture_output=True, text=True, timeout=600)
+    return run_snakemake(work, "--cores", "2", *args, timeout=600)
 
 
 # The workflow passes --keep-going to the jobs in workflow/rules/common.smk (an `onstart:` handler
