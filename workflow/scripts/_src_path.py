@@ -6,5 +6,7 @@ import sys
 from pathlib import Path
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
-if SRC not in sys.path:
+# First, even when it is already on the path: an installed her2meta (e.g. another checkout's
+# editable install) must not shadow this checkout's code.
+if sys.path[:1] != [SRC]:
     sys.path.insert(0, SRC)
