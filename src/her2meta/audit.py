@@ -18,25 +18,17 @@ Standard library only: the audit runs where the analysis stack is not installed.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
+from .hashing import sha256_file
 
 #: Node statuses that are problems. `absent` (a file not present, with records_only) is not.
 PROBLEMS = ("missing", "changed", "stale", "no record", "unrecorded")
 ROLE_KINDS = {"package": "raw file", "table": "aggregate table", "mapping": "mapping", "studies": "study sheet",
               "configfiles": "config"}
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 @dataclass
@@ -196,7 +188,7 @@ class Auditor:
     def current_hash(self, location: Path) -> str | None:
         key = os.path.abspath(location)
         if key not in self._hashes:
-            self._hashes[key] = _sha256(location) if location.is_file() else None
+            self._hashes[key] = sha256_file(location) if location.is_file() else None
         return self._hashes[key]
 
     def locate(self, recorded_path: str, record: dict[str, Any] | None) -> Path:

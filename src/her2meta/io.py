@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import glob
-import hashlib
 import json
 import os
 import re
@@ -21,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from .errors import StudyDataError
+from .hashing import sha256_file  # noqa: F401  (re-exported: callers use io.sha256_file)
 
 READERS = {
     ".xpt": "sas_transport",
@@ -32,14 +32,6 @@ READERS = {
     ".xlsx": "excel",
     ".xls": "excel",
 }
-
-
-def sha256_file(path: Path | str, chunk_size: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(chunk_size), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def read_table(

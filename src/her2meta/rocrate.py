@@ -19,12 +19,12 @@ the crate proves what the results came from without carrying any participant-lev
 
 from __future__ import annotations
 
-import hashlib
 import json
 import mimetypes
 from pathlib import Path
 from typing import Any, Iterable
 from urllib.parse import quote, unquote
+from .hashing import sha256_file
 
 CONTEXT = ["https://w3id.org/ro/crate/1.1/context", "https://w3id.org/ro/terms/workflow-run/context"]
 RO_CRATE_SPEC = "https://w3id.org/ro/crate/1.1"
@@ -43,14 +43,6 @@ ROLE_DESCRIPTIONS = {
     "studies": "study sheet (not included in the crate)",
     "configfiles": "workflow configuration file (not included in the crate)",
 }
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _ref(entity_id: str) -> dict[str, str]:
@@ -87,7 +79,7 @@ def build_crate(results_dir: Path | str, *, run_manifest: dict[str, Any], releas
         entity_id = quote(rel(path), safe="/")
         mime = mimetypes.guess_type(path.name)[0] or ("text/plain" if path.suffix in (".smk", ".sha256", "") else "application/octet-stream")
         return graph.add({"@id": entity_id, "@type": "File", "name": path.name, "encodingFormat": mime,
-                          "contentSize": str(path.stat().st_size), "sha256": _sha256(path), **extra})
+                          "contentSize": str(path.stat().st_size), "sha256": sha256_file(path), **extra})
 
     def outside_file(path: str, sha256: str | None, role: str | None, study: str | None) -> str:
         entity_id = "#input/" + quote(path.lstrip("/"), safe="/")
@@ -304,7 +296,7 @@ def validate_crate(crate: dict[str, Any], crate_dir: Path | str) -> list[str]:
         if "File" in types(entity):
             if not path.is_file():
                 problems.append(f"data entity {part} is not a file in the crate")
-            elif entity.get("sha256") and entity["sha256"] != _sha256(path):
+            elif entity.get("sha256") and entity["sha256"] != sha256_file(path):
                 problems.append(f"data entity {part}: sha256 differs from the file")
     actions = [by_id.get(i) for i in refs(root.get("mentions"))]
     runs = [a for a in actions if a and "CreateAction" in types(a) and main and refs(a.get("instrument")) == main]
