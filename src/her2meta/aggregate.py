@@ -18,14 +18,14 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from scipy import stats
 
 from .effects import OVERALL, StudyEstimate, wald_interval, binary_effect
 from .errors import StudyDataError
+from . import distributions as dist
 
 COLUMNS = ["analysis", "subgroup", "events_exposed", "n_exposed", "events_reference", "n_reference", "ratio", "ratio_ci_lb",
            "ratio_ci_ub", "source"]
-Z95 = float(stats.norm.ppf(0.975))
+Z95 = float(dist.norm_ppf(0.975))
 
 
 def read_aggregate(path: Path | str, study: str) -> pd.DataFrame:

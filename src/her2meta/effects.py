@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from . import distributions as dist
 
 OVERALL = "all"
 INTERACTION = "interaction"
@@ -70,7 +70,7 @@ ESTIMATE_COLUMNS = list(StudyEstimate.__dataclass_fields__)
 
 
 def wald_interval(estimate: float, se: float, level: float) -> tuple[float, float]:
-    z = stats.norm.ppf(1 - (1 - level / 100) / 2)
+    z = dist.norm_ppf(1 - (1 - level / 100) / 2)
     return estimate - z * se, estimate + z * se
 
 

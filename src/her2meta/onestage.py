@@ -23,11 +23,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from .survstats import condlogit
 from .survstats._common import SurvivalError, check_level
 from .survstats.cox import cox_fit
+from . import distributions as dist
 
 METHODS = ("fixed_intercepts", "conditional")
 
@@ -74,9 +74,9 @@ class OneStageResult:
 
 
 def _result(coef, se, *, conf_level, **kw) -> OneStageResult:
-    z = stats.norm.ppf(0.5 + conf_level / 2)
+    z = dist.norm_ppf(0.5 + conf_level / 2)
     with np.errstate(invalid="ignore", divide="ignore"):
-        p = pd.Series(2 * stats.norm.sf(np.abs(coef / se)), index=coef.index)
+        p = pd.Series(2 * dist.norm_sf(np.abs(coef / se)), index=coef.index)
     return OneStageResult(coef=coef, se=se, ci_lb=coef - z * se, ci_ub=coef + z * se, pval=p,
                           conf_level=conf_level, **kw)
 

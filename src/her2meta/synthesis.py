@@ -16,11 +16,11 @@ import math
 from typing import Any
 
 import pandas as pd
-from scipy import stats
 
 from .effects import INTERACTION, OVERALL
 from .pool import pool_proportions, rma, subgroup_analysis
 from .pool.errors import PoolingError
+from . import distributions as dist
 
 EXP_MEASURES = {"OR", "RR", "HR"}
 POOLED_COLUMNS = ["analysis", "subgroup", "measure", "method", "k", "estimate", "se", "ci_lb", "ci_ub", "pval", "tau2", "I2",
@@ -72,8 +72,8 @@ def _peto(usable: pd.DataFrame, level: float) -> dict[str, Any] | None:
     estimate, se = oe / v, 1 / math.sqrt(v)
     if not (math.isfinite(estimate) and math.isfinite(se) and se > 0):
         return None
-    z = float(stats.norm.ppf(1 - (1 - level / 100) / 2))
-    pval = float(2 * stats.norm.sf(abs(estimate / se)))
+    z = float(dist.norm_ppf(1 - (1 - level / 100) / 2))
+    pval = float(2 * dist.norm_sf(abs(estimate / se)))
     return {"estimate": estimate, "se": se, "ci_lb": estimate - z * se, "ci_ub": estimate + z * se, "pval": pval,
             "k": int(len(rows)), "sum_o_minus_e": oe, "sum_v": v}
 

@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from ._inputs import alpha_from_level, validate_study_data
 from ._wls import WeightedFit
@@ -31,6 +30,7 @@ from .errors import PoolingError
 from .metareg import metareg
 from .result import MetaResult, fmt, fmt_p, to_jsonable
 from .uni import rma
+from .. import distributions as dist
 
 
 def _data_of(res_or_yi, vi):
@@ -100,8 +100,8 @@ def egger_test(res_or_yi, vi=None, *, model: str = "rma", method: str | None = N
     sigma2 = fit.rss / df
     se = np.sqrt(np.diag(fit.cov) * sigma2)
     tval = fit.beta / se
-    crit = stats.t.isf(alpha_from_level(level) / 2, df)
-    return EggerResult("lm", None, "t", float(tval[1]), float(2 * stats.t.sf(abs(tval[1]), df)),
+    crit = dist.t_isf(alpha_from_level(level) / 2, df)
+    return EggerResult("lm", None, "t", float(tval[1]), float(2 * dist.t_sf(abs(tval[1]), df)),
                        df, float(fit.beta[1]), float(se[1]), float(fit.beta[0]),
                        float(fit.beta[0] - crit * se[0]), float(fit.beta[0] + crit * se[0]), k)
 
@@ -135,7 +135,9 @@ def begg_test(res_or_yi, vi=None) -> BeggResult:
     y_star = (yi - theta) / np.sqrt(v_star)
     ties = len(np.unique(y_star)) < k or len(np.unique(vi)) < k
     method = "asymptotic" if ties or k >= 50 else "exact"
-    result = stats.kendalltau(y_star, vi, method=method)
+    from scipy.stats import kendalltau
+
+    result = kendalltau(y_star, vi, method=method)
     return BeggResult(float(result.statistic), float(result.pvalue), method, k)
 
 

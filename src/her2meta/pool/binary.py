@@ -28,13 +28,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy import stats
-from statsmodels.stats.contingency_tables import StratifiedTable
 
 from ._inputs import alpha_from_level, as_float_vector, study_labels
 from .errors import PoolingError, PoolingInputError
 from .heterogeneity import q_based_i2
 from .result import fmt, fmt_p, to_jsonable
+from .. import distributions as dist
+
+
+def _stratified_table(tables):
+    # statsmodels costs about a second to import: only the MH/CMH/Breslow-Day paths pay it.
+    from statsmodels.stats.contingency_tables import StratifiedTable
+
+    return StratifiedTable(tables)
 
 MEASURES = ("OR", "RR", "RD")
 ZERO_CELL_RULES = ("only0", "all", "if0all", "none")
@@ -224,13 +230,13 @@ def _study_heterogeneity(es: EffectSizes, estimate: float | None):
     w = 1.0 / es.vi[keep]
     q = max(0.0, float(np.sum(w * (es.yi[keep] - estimate) ** 2)))
     df = k_yi - 1
-    return q, df, float(stats.chi2.sf(q, df)), q_based_i2(q, df), q / df, k_yi
+    return q, df, float(dist.chi2_sf(q, df)), q_based_i2(q, df), q / df, k_yi
 
 
 def _wald(estimate, se, alpha):
-    crit = stats.norm.isf(alpha / 2)
+    crit = dist.norm_isf(alpha / 2)
     z = estimate / se
-    return z, float(2 * stats.norm.sf(abs(z))), estimate - crit * se, estimate + crit * se
+    return z, float(2 * dist.norm_sf(abs(z))), estimate - crit * se, estimate + crit * se
 
 
 def mantel_haenszel(ai, bi, ci, di, measure: str = "OR", *, study=None, level: float = 95.0,
@@ -284,9 +290,9 @@ def _mh_odds_ratio(a, b, c, d, correct, notes):
     extra: dict[str, Any] = {}
     xt, yt = a + c, b + d
     if xt.sum() > 0 and yt.sum() > 0:
-        table = StratifiedTable(np.stack([np.stack([a, b]), np.stack([c, d])]))
+        table = _stratified_table(np.stack([np.stack([a, b]), np.stack([c, d])]))
         cmh = float(table.test_null_odds(correction=correct).statistic)
-        extra.update(CMH=cmh, CMH_p=float(stats.chi2.sf(cmh, 1)))
+        extra.update(CMH=cmh, CMH_p=float(dist.chi2_sf(cmh, 1)))
     else:
         notes.append("CMH test undefined: no events (or no non-events) at all")
     r, s = np.sum(a * d / n), np.sum(b * c / n)
@@ -294,7 +300,7 @@ def _mh_odds_ratio(a, b, c, d, correct, notes):
         notes.append("Mantel-Haenszel OR undefined: sum of a*d/n or b*c/n is zero")
         extra.update(k_pos=0)
         return None, None, extra
-    strata = StratifiedTable(np.stack([np.stack([a, b]), np.stack([c, d])]))
+    strata = _stratified_table(np.stack([np.stack([a, b]), np.stack([c, d])]))
     odds_ratio = float(strata.oddsratio_pooled)
     estimate = float(np.log(odds_ratio))
     se = float(strata.logodds_pooled_se)
@@ -317,7 +323,7 @@ def _breslow_day(a, b, c, d, odds_ratio) -> dict[str, Any]:
     if k_pos == 0:
         return out
     if odds_ratio != 1.0:
-        sub = StratifiedTable(np.stack([np.stack([a[pos], b[pos]]),
+        sub = _stratified_table(np.stack([np.stack([a[pos], b[pos]]),
                                         np.stack([c[pos], d[pos]])]))
         bd = float(sub.test_equal_odds(adjust=False).statistic)
         ta = float(sub.test_equal_odds(adjust=True).statistic)
@@ -329,7 +335,7 @@ def _breslow_day(a, b, c, d, odds_ratio) -> dict[str, Any]:
     bd, ta = max(0.0, bd), max(0.0, ta)
     out.update(BD=bd, TA=ta)
     if k_pos > 1:
-        out.update(BD_p=float(stats.chi2.sf(bd, k_pos - 1)), TA_p=float(stats.chi2.sf(ta, k_pos - 1)))
+        out.update(BD_p=float(dist.chi2_sf(bd, k_pos - 1)), TA_p=float(dist.chi2_sf(ta, k_pos - 1)))
     return out
 
 
@@ -399,7 +405,7 @@ def peto(ai, bi, ci, di, *, study=None, level: float = 95.0, add: float = 0.5,
     result.Q = q
     result.Q_df = max(df, 0)
     if k_pos > 1 and df > 0:
-        result.Q_p, result.I2, result.H2 = float(stats.chi2.sf(q, df)), q_based_i2(q, df), q / df
+        result.Q_p, result.I2, result.H2 = float(dist.chi2_sf(q, df)), q_based_i2(q, df), q / df
     else:
         result.Q_p, result.I2, result.H2 = 1.0, 0.0, 1.0
     return result
@@ -408,9 +414,9 @@ def peto(ai, bi, ci, di, *, study=None, level: float = 95.0, add: float = 0.5,
 def cmh_test(ai, bi, ci, di, *, correct: bool = True) -> dict[str, float]:
     """Cochran-Mantel-Haenszel test of a common OR of 1 (statsmodels)."""
     a, b, c, d = _counts(ai, bi, ci, di)
-    table = StratifiedTable(np.stack([np.stack([a, b]), np.stack([c, d])]))
+    table = _stratified_table(np.stack([np.stack([a, b]), np.stack([c, d])]))
     stat = float(table.test_null_odds(correction=correct).statistic)
-    return {"statistic": stat, "df": 1, "pval": float(stats.chi2.sf(stat, 1))}
+    return {"statistic": stat, "df": 1, "pval": float(dist.chi2_sf(stat, 1))}
 
 
 def breslow_day_test(ai, bi, ci, di) -> dict[str, Any]:

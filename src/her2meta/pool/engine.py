@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from . import _dist
+from .. import distributions as _dist
 from ._wls import WeightedFit, n_coef
 from .errors import PoolingError
 from .heterogeneity import Heterogeneity, heterogeneity

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from . import _dist
+from .. import distributions as _dist
 from ._wls import WeightedFit, n_coef, qe_at
 from .tau2 import initial_upper_bound, root_of_decreasing
 

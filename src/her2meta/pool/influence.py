@@ -25,11 +25,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from .errors import PoolingError
 from .result import MetaResult, fmt, to_jsonable
 from .uni import rma
+from .. import distributions as dist
 
 #: residuals smaller than this are set to 0 (as metafor)
 RESIDUAL_ZERO = 100 * np.finfo(float).eps
@@ -164,7 +164,7 @@ def influence(res: MetaResult) -> InfluenceResult:
         tau2_del[i] = sub.tau2
         q_del[i] = sub.Q
     cut_dffits = 3 * np.sqrt(p / (k - p)) if k > p else np.inf
-    cook_cut = stats.chi2.ppf(0.5, p)
+    cook_cut = dist.chi2_ppf(0.5, p)
     flagged = []
     for i in range(k):
         flags = [dffits[i] is not None and abs(dffits[i]) > cut_dffits,

@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 import numpy as np
-from scipy import stats
 
 from ._inputs import alpha_from_level, validate_study_data
 from ._wls import WeightedFit, design_with_intercept
@@ -30,6 +29,7 @@ from .errors import PoolingError, PoolingInputError
 from .heterogeneity import q_profile_interval
 from .result import fmt, fmt_p, to_jsonable, TEST_LABELS
 from .tau2 import DEFAULT_MAXITER, DEFAULT_TOL
+from .. import distributions as dist
 
 
 @dataclass
@@ -224,9 +224,9 @@ def omnibus_test(fit: ModelFit, which: list[int]) -> tuple[float, int, int | Non
     except np.linalg.LinAlgError:
         return float("nan"), m, None, float("nan")
     if fit.df is None:
-        return qm, m, None, float(stats.chi2.sf(qm, m))
+        return qm, m, None, float(dist.chi2_sf(qm, m))
     qm /= m
-    p = float(stats.f.sf(qm, m, fit.df)) if fit.df > 0 else float("nan")
+    p = float(dist.f_sf(qm, m, fit.df)) if fit.df > 0 else float("nan")
     return qm, m, fit.df, p
 
 

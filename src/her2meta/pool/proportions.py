@@ -22,6 +22,7 @@ from ._inputs import as_float_vector, study_labels
 from .errors import PoolingInputError
 from .result import MetaResult, fmt, fmt_p, to_jsonable
 from .uni import rma
+from .. import distributions as dist
 
 
 @dataclass
@@ -123,12 +124,11 @@ def pool_proportions(events, totals, *, study=None, groups: Sequence[Any] | None
         overall.subgroups[lev] = _pooled(lp, np.flatnonzero(g == lev), method, test, level,
                                          pi_dist)
     if len(levels) > 1:
-        from scipy import stats
         est = np.array([s.logit.estimate for s in overall.subgroups.values()])
         w = 1 / np.array([s.logit.se for s in overall.subgroups.values()]) ** 2
         q = float(np.sum(w * (est - np.sum(w * est) / w.sum()) ** 2))
         overall.Q_between, overall.Q_between_df = q, len(levels) - 1
-        overall.Q_between_p = float(stats.chi2.sf(q, len(levels) - 1))
+        overall.Q_between_p = float(dist.chi2_sf(q, len(levels) - 1))
     return overall
 
 

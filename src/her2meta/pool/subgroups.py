@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
-from scipy import stats
 
 from ._inputs import alpha_from_level, validate_study_data
 from .engine import fit_model
@@ -29,6 +28,7 @@ from .errors import PoolingError, PoolingInputError
 from .metareg import omnibus_test
 from .result import MetaResult, fmt, fmt_p, to_jsonable
 from .uni import rma
+from .. import distributions as dist
 
 
 @dataclass
@@ -129,7 +129,7 @@ def _separate(y, v, labels, g, levels, method, test, level, pi_dist, overall, no
     q = float(np.sum(w * (est - mean) ** 2))
     df = len(levels) - 1
     return SubgroupResult("separate", overall.method, overall.test, overall.level, subgroups,
-                          q, df, float(stats.chi2.sf(q, df)), "Q", overall=overall, notes=notes)
+                          q, df, float(dist.chi2_sf(q, df)), "Q", overall=overall, notes=notes)
 
 
 def _common(y, v, g, levels, method, test, level, overall, notes):
@@ -148,9 +148,9 @@ def _common(y, v, g, levels, method, test, level, overall, notes):
     with np.errstate(divide="ignore", invalid="ignore"):
         z = est / se
     if fit.df is None:
-        pval = 2 * stats.norm.sf(np.abs(z))
+        pval = 2 * dist.norm_sf(np.abs(z))
     else:
-        pval = 2 * stats.t.sf(np.abs(z), fit.df)
+        pval = 2 * dist.t_sf(np.abs(z), fit.df)
     subgroups = []
     for j, lev in enumerate(levels):
         n = sum(1 for x in g if x == lev)
@@ -158,6 +158,6 @@ def _common(y, v, g, levels, method, test, level, overall, notes):
                                           float(est[j] - fit.crit * se[j]),
                                           float(est[j] + fit.crit * se[j]), float(pval[j]),
                                           float(fit.tau2)))
-    dist = "QM" if df2 is None else f"F(df2 = {df2})"
+    q_dist = "QM" if df2 is None else f"F(df2 = {df2})"
     return SubgroupResult("common", overall.method, overall.test, overall.level, subgroups, qm, df1,
-                          p, dist, common_tau2=float(fit.tau2), overall=overall, notes=notes)
+                          p, q_dist, common_tau2=float(fit.tau2), overall=overall, notes=notes)

@@ -11,9 +11,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ..errors import Her2MetaError
+from .. import distributions as dist
 
 
 class SurvivalError(Her2MetaError, ValueError):
@@ -118,8 +118,8 @@ def wald(est: float, se: float, conf_level: float = 0.95) -> tuple[float, float,
     """Normal-theory (lower, upper, two-sided p)."""
     if not (np.isfinite(est) and np.isfinite(se) and se > 0):
         return float("nan"), float("nan"), float("nan")
-    z = stats.norm.ppf(0.5 + conf_level / 2)
-    return est - z * se, est + z * se, float(2 * stats.norm.sf(abs(est) / se))
+    z = dist.norm_ppf(0.5 + conf_level / 2)
+    return est - z * se, est + z * se, float(2 * dist.norm_sf(abs(est) / se))
 
 
 def check_level(conf_level: float, func: str) -> float:

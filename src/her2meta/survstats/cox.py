@@ -18,10 +18,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ._common import SurvivalError, as_binary, as_labels, as_matrix, as_time, check_lengths, check_level
 from ._efron import CoxData
+from .. import distributions as dist
 
 MAX_ITER = 50
 
@@ -57,11 +57,11 @@ class CoxResult:
 
     @property
     def pval(self) -> pd.Series:
-        return pd.Series(2 * stats.norm.sf(np.abs(self.coef / self.se)), index=self.coef.index)
+        return pd.Series(2 * dist.norm_sf(np.abs(self.coef / self.se)), index=self.coef.index)
 
     def ci(self, conf_level: float = 0.95) -> pd.DataFrame:
         """Wald interval for the coefficients (log HR scale), from ``se``."""
-        z = stats.norm.ppf(0.5 + check_level(conf_level, "CoxResult.ci") / 2)
+        z = dist.norm_ppf(0.5 + check_level(conf_level, "CoxResult.ci") / 2)
         return pd.DataFrame({"lower": self.coef - z * self.se, "upper": self.coef + z * self.se})
 
     def to_dict(self) -> dict[str, Any]:

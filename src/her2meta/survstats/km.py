@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from ._common import SurvivalError, as_binary, as_time, check_lengths, check_level
+from .. import distributions as dist
 
 CONF_TYPES = ("log-log", "log")
 
@@ -30,7 +30,7 @@ def km_table(t: np.ndarray, d: np.ndarray):
 def confint(surv: np.ndarray, se_log: np.ndarray, conf_type: str, conf_level: float):
     """survfit's pointwise interval (survfit_confint). S = 0 gives NaN like R's NA; for
     "log-log" R also gives NA where S = 1 -- here the limit (1, 1) is returned instead."""
-    z = stats.norm.ppf(0.5 + conf_level / 2)
+    z = dist.norm_ppf(0.5 + conf_level / 2)
     lower = np.full(surv.shape, np.nan)
     upper = np.full(surv.shape, np.nan)
     pos = surv > 0

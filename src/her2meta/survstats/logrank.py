@@ -7,9 +7,9 @@ import math
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from ._common import as_binary, as_labels, as_time, check_lengths
+from .. import distributions as dist
 
 
 def _o_e_v(t: np.ndarray, d: np.ndarray, g: np.ndarray) -> tuple[float, float, float]:
@@ -71,6 +71,6 @@ def logrank(time, event, group, *, strata=None) -> dict[str, Any]:
         out["reason"] = "the log-rank variance is 0 (no event time with patients of both groups at risk)"
         return out
     chisq = (o - e) ** 2 / v
-    out.update(chisq=chisq, pval=float(stats.chi2.sf(chisq, 1)), log_hr_peto=(o - e) / v, se_peto=1 / math.sqrt(v),
+    out.update(chisq=chisq, pval=float(dist.chi2_sf(chisq, 1)), log_hr_peto=(o - e) / v, se_peto=1 / math.sqrt(v),
                hr_peto=math.exp((o - e) / v), estimable=True)
     return out

@@ -17,10 +17,10 @@ import math
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from ._common import SurvivalError, as_binary, as_time, check_lengths, check_level
 from .km import km_table
+from .. import distributions as dist
 
 VARIANCE_METHOD = ("Greenwood plug-in (Uno et al. 2014; survRM2::rmst1): sum over times <= tau of "
                    "d/(n(n-d)) * (area under S from t to tau)^2, 0 when n = d")
@@ -67,7 +67,7 @@ def _ratio(a: float, va: float, b: float, vb: float, z: float):
     se = math.sqrt(va / a ** 2 + vb / b ** 2)
     if not se > 0:
         return math.exp(lr), float("nan"), float("nan"), float("nan")
-    return (math.exp(lr), math.exp(lr - z * se), math.exp(lr + z * se), float(2 * stats.norm.sf(abs(lr) / se)))
+    return (math.exp(lr), math.exp(lr - z * se), math.exp(lr + z * se), float(2 * dist.norm_sf(abs(lr) / se)))
 
 
 def rmst_difference(time, event, group, *, tau: float, conf_level: float = 0.95) -> dict[str, Any]:
@@ -113,11 +113,11 @@ def rmst_difference(time, event, group, *, tau: float, conf_level: float = 0.95)
         out["reason"] = (f"tau = {tau:g} months is beyond the follow-up of one group (the Kaplan-Meier curve is "
                          f"not defined there); choose tau <= {tau_max:g}, as survRM2::rmst2 requires")
         return out
-    z = stats.norm.ppf(0.5 + conf_level / 2)
+    z = dist.norm_ppf(0.5 + conf_level / 2)
     r1, v1 = rmst_one(t[g == 1], d[g == 1], tau)
     r0, v0 = rmst_one(t[g == 0], d[g == 0], tau)
     diff, se = r1 - r0, math.sqrt(v1 + v0)
-    lo, hi, p = (diff - z * se, diff + z * se, float(2 * stats.norm.sf(abs(diff) / se))) if se > 0 else (nan, nan, nan)
+    lo, hi, p = (diff - z * se, diff + z * se, float(2 * dist.norm_sf(abs(diff) / se))) if se > 0 else (nan, nan, nan)
     ratio = _ratio(r1, v1, r0, v0, z)
     rmtl = _ratio(tau - r1, v1, tau - r0, v0, z)
     out.update(rmst_exposed=r1, se_exposed=math.sqrt(v1), rmst_reference=r0, se_reference=math.sqrt(v0),

@@ -18,12 +18,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ._common import SurvivalError, as_binary, as_labels, as_matrix, as_time, check_lengths
 from ._efron import CoxData
 from .cox import cox_fit
 from .km import km_table
+from .. import distributions as dist
 
 TRANSFORMS = ("km", "rank", "identity", "log")
 
@@ -34,7 +34,9 @@ def _gtime(t: np.ndarray, d: np.ndarray, transform: str) -> np.ndarray:
         s_before = np.r_[1.0, surv][np.searchsorted(ut, t, side="left")]  # S(t-)
         return 1.0 - s_before
     if transform == "rank":
-        return stats.rankdata(t)
+        from scipy.stats import rankdata
+
+        return rankdata(t)
     if transform == "log":
         if (t <= 0).any():
             raise SurvivalError("ph_test: transform='log' needs all times > 0; use transform='km' or 'rank'")
@@ -92,8 +94,8 @@ def ph_test(time, event, X, *, transform: str = "km", ties: str = "efron", strat
         kk = np.r_[np.arange(p), p + j]
         uu = u[kk]
         chisq = float(uu @ np.linalg.solve(imat[np.ix_(kk, kk)], uu))
-        out["covariates"][nm] = {"chisq": chisq, "df": 1, "p": float(stats.chi2.sf(chisq, 1))}
+        out["covariates"][nm] = {"chisq": chisq, "df": 1, "p": float(dist.chi2_sf(chisq, 1))}
     chisq = float(u @ np.linalg.solve(imat, u))
-    out["global"] = {"chisq": chisq, "df": p, "p": float(stats.chi2.sf(chisq, p))}
+    out["global"] = {"chisq": chisq, "df": p, "p": float(dist.chi2_sf(chisq, p))}
     out["estimable"] = True
     return out
