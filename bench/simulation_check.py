@@ -6,16 +6,17 @@
 Writes ``simulation_check.md`` (summary tables), ``simulation_check.json`` (summary, scenarios,
 truth, seeds, timings) and ``replicates.csv`` (one row per replicate x estimand x method) to
 --out. ``--rerun SCENARIO:R`` re-simulates and re-analyses replicate R alone and prints its
-numbers (the same as its rows in replicates.csv). Method page: docs/methods/simulation_check.md.
+numbers (the same as its rows in replicates.csv). The same study as workflow jobs (one per chunk
+of replicates, for a cluster): ``snakemake --cores 8 simulation_check``; both summarise with
+her2meta.validation.collect and write with her2meta.validation.write_results, so the same
+settings give the same numbers. Method page: docs/methods/simulation_check.md.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shlex
-import subprocess
 import sys
 from pathlib import Path
 
@@ -28,28 +29,24 @@ if str(ROOT / "src") not in sys.path:
 
 import pandas as pd  # noqa: E402
 
-from her2meta.pool.result import to_jsonable  # noqa: E402
-from her2meta.validation import (DEFAULT_MASTER_SEED, PARTS, default_scenarios, render_markdown,  # noqa: E402
-                                 run_replicate, run_simulation)
-
-
-def _git_commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                              check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
+from her2meta.validation import PARTS, default_scenarios, run_replicate, run_simulation  # noqa: E402
+from her2meta.validation.files import git_commit, package_version, write_results  # noqa: E402
+from her2meta.validation.settings import DEFAULTS  # noqa: E402
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--replicates", type=int, default=500, help="replicates per scenario (default 500)")
+    p.add_argument("--replicates", type=int, default=DEFAULTS["replicates"],
+                   help=f"replicates per scenario (default {DEFAULTS['replicates']})")
     p.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1), help="worker processes (default 2)")
-    p.add_argument("--seed", type=int, default=DEFAULT_MASTER_SEED, help=f"master seed (default {DEFAULT_MASTER_SEED})")
-    p.add_argument("--tau", type=float, nargs="+", default=[0.0, 0.2],
-                   help="between-study SDs, one scenario each (default 0 0.2)")
-    p.add_argument("--k-studies", type=int, default=10, help="studies per meta-analysis (default 10)")
-    p.add_argument("--parts", nargs="+", default=list(PARTS), choices=list(PARTS),
+    p.add_argument("--seed", type=int, default=DEFAULTS["master_seed"],
+                   help=f"master seed (default {DEFAULTS['master_seed']})")
+    default_taus = " ".join(f"{t:g}" for t in DEFAULTS["taus"])
+    p.add_argument("--tau", type=float, nargs="+", default=list(DEFAULTS["taus"]),
+                   help=f"between-study SDs, one scenario each (default {default_taus})")
+    p.add_argument("--k-studies", type=int, default=DEFAULTS["k_studies"],
+                   help=f"studies per meta-analysis (default {DEFAULTS['k_studies']})")
+    p.add_argument("--parts", nargs="+", default=list(DEFAULTS["parts"]), choices=list(PARTS),
                    help="which estimates to compute (default all)")
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "output" / "simulation_check", help="output folder")
     p.add_argument("--rerun", metavar="SCENARIO:R", help="rerun one replicate alone and print its rows")
@@ -75,27 +72,12 @@ def main(argv: list[str] | None = None) -> int:
     command = "python bench/simulation_check.py " + shlex.join(argv if argv is not None else sys.argv[1:])
     result = run_simulation(scenarios, args.replicates, master_seed=args.seed, workers=args.workers,
                             parts=tuple(args.parts), progress_every=args.progress_every)
-    result["meta"].update(command=command.strip(), git_commit=_git_commit(), version=_version())
-    args.out.mkdir(parents=True, exist_ok=True)
-    table = result["table"]
-    md = render_markdown(result, table)
-    (args.out / "simulation_check.md").write_text(md)
-    summary = {"meta": result["meta"], "scenarios": result["scenarios"], "kh_check": result["kh_check"],
-               "summary": table.to_dict(orient="records")}
-    (args.out / "simulation_check.json").write_text(json.dumps(to_jsonable(summary), indent=2) + "\n")
-    result["rows"].to_csv(args.out / "replicates.csv", index=False, float_format="%.10g")
+    result["meta"].update(command=command.strip(), git_commit=git_commit(ROOT), version=package_version())
+    md = write_results(result, markdown=args.out / "simulation_check.md", json_path=args.out / "simulation_check.json",
+                       replicates_csv=args.out / "replicates.csv")
     print(md)
     print(f"written: {args.out}/simulation_check.md, simulation_check.json, replicates.csv", file=sys.stderr)
     return 0
-
-
-def _version() -> str:
-    try:
-        from importlib.metadata import version
-
-        return version("her2meta")
-    except Exception:  # noqa: BLE001
-        return "unknown"
 
 
 if __name__ == "__main__":

@@ -18,9 +18,8 @@ import pandas as pd
 from .estimate import PARTS, estimate_replicate
 from .generate import simulate_replicate
 from .scenarios import Scenario, truth
+from .settings import DEFAULT_MASTER_SEED
 from .summary import kh_check, summarise
-
-DEFAULT_MASTER_SEED = 20261121
 
 
 def run_replicate(scenario: Scenario, master_seed: int, replicate: int,
@@ -40,6 +39,12 @@ def run_replicate(scenario: Scenario, master_seed: int, replicate: int,
             "n_events": int(rep.patients["efs_event"].sum())}
 
 
+def run_replicates(scenario: Scenario, master_seed: int, replicates: Iterable[int],
+                   parts: Sequence[str] = PARTS) -> list[dict[str, Any]]:
+    """:func:`run_replicate` for each of ``replicates`` (e.g. one workflow chunk), in order."""
+    return [run_replicate(scenario, master_seed, r, parts) for r in replicates]
+
+
 def _task(args: tuple[Scenario, int, int, tuple[str, ...]]) -> dict[str, Any]:
     scenario, master_seed, replicate, parts = args
     return run_replicate(scenario, master_seed, replicate, parts)
@@ -54,7 +59,7 @@ def _init_worker() -> None:
     warnings.simplefilter("ignore")
 
 
-def _loadavg() -> list[float] | None:
+def loadavg() -> list[float] | None:
     """1-, 5- and 15-minute load averages (the machine is shared: they explain the wall time)."""
     try:
         return [round(x, 2) for x in os.getloadavg()]
@@ -76,7 +81,7 @@ def run_simulation(scenarios: Iterable[Scenario], replicates: int, *, master_see
     scenarios = list(scenarios)
     tasks = [(sc, int(master_seed), r, tuple(parts)) for sc in scenarios
              for r in range(first_replicate, first_replicate + replicates)]
-    load_start = _loadavg()
+    load_start = loadavg()
     start = time.perf_counter()
     outputs: list[dict[str, Any]] = []
 
@@ -98,24 +103,46 @@ def run_simulation(scenarios: Iterable[Scenario], replicates: int, *, master_see
     if progress and len(outputs) % progress_every:
         report(force=True)
     wall = time.perf_counter() - start
+    return collect(outputs, scenarios, master_seed=master_seed, replicates=replicates, parts=parts,
+                   first_replicate=first_replicate,
+                   run={"workers": int(workers), "wall_seconds": wall, "load_average_start": load_start,
+                        "load_average_end": loadavg()})
 
-    outputs.sort(key=lambda o: ([s.name for s in scenarios].index(o["scenario"]), o["replicate"]))
+
+def collect(outputs: Iterable[dict[str, Any]], scenarios: Iterable[Scenario], *, master_seed: int, replicates: int,
+            parts: Sequence[str], first_replicate: int = 0, run: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Rows, summary table, Knapp-Hartung check and metadata from :func:`run_replicate` outputs.
+
+    The one place the replicates become results: the single-process runner (:func:`run_simulation`)
+    and the workflow's summary job (her2meta.stages.simulation) both call it, so the same replicates
+    give the same numbers however they were run. ``outputs`` may come in any order (they are sorted
+    by scenario, then replicate). ``run`` describes how they ran (workers, wall time, load averages).
+    """
+    scenarios = list(scenarios)
+    run = dict(run or {})
+    order = [s.name for s in scenarios]
+    outputs = sorted(outputs, key=lambda o: (order.index(o["scenario"]), o["replicate"]))
     rows = pd.DataFrame([row for o in outputs for row in o["rows"]])
     truths = {sc.name: truth(sc) for sc in scenarios}
     table = summarise(rows, truths) if len(rows) else pd.DataFrame()
     timing_frame = pd.DataFrame([o["timings"] for o in outputs])
+    meta = {
+        "master_seed": int(master_seed), "replicates": int(replicates), "first_replicate": int(first_replicate),
+        "workers": run.pop("workers", None), "parts": list(parts),
+        "wall_seconds": run.pop("wall_seconds", float("nan")),
+        "cpu_seconds_total": float(timing_frame.to_numpy().sum()) if len(timing_frame) else 0.0,
+        "load_average_start": run.pop("load_average_start", None),
+        "load_average_end": run.pop("load_average_end", None),
+        "cpu_count": os.cpu_count(),
+        "mean_seconds_per_replicate": {k: float(v) for k, v in timing_frame.mean().items()},
+        "mean_patients_per_replicate": float(pd.Series([o["n_patients"] for o in outputs]).mean()),
+        "mean_events_per_replicate": float(pd.Series([o["n_events"] for o in outputs]).mean()),
+        **run,
+    }
     return {
         "rows": rows,
         "table": table,
         "kh_check": kh_check(table) if len(table) else [],
         "scenarios": [sc.as_dict() for sc in scenarios],
-        "meta": {
-            "master_seed": int(master_seed), "replicates": int(replicates), "first_replicate": int(first_replicate),
-            "workers": int(workers), "parts": list(parts), "wall_seconds": wall,
-            "cpu_seconds_total": float(timing_frame.to_numpy().sum()) if len(timing_frame) else 0.0,
-            "load_average_start": load_start, "load_average_end": _loadavg(), "cpu_count": os.cpu_count(),
-            "mean_seconds_per_replicate": {k: float(v) for k, v in timing_frame.mean().items()},
-            "mean_patients_per_replicate": float(pd.Series([o["n_patients"] for o in outputs]).mean()),
-            "mean_events_per_replicate": float(pd.Series([o["n_events"] for o in outputs]).mean()),
-        },
+        "meta": meta,
     }
