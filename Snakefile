@@ -18,6 +18,7 @@ include: "workflow/rules/sensitivity.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/tables.smk"
 include: "workflow/rules/provenance.smk"
+include: "workflow/rules/simulation.smk"
 
 
 rule all:
