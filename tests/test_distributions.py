@@ -53,7 +53,7 @@ def test_scalars_stay_scalars():
         float(value)
 
 
-STAGES = ["extract", "harmonize", "estimate", "pool", "onestage", "sensitivity", "km", "figures", "report",
+STAGES = ["extract", "harmonize", "estimate", "pool", "onestage", "sensitivity", "km", "report",
           "aggregate", "baseline", "integrity", "flow", "release", "manifest"]
 
 

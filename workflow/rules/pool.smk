@@ -1,3 +1,5 @@
+# Pooling: one job per analysis pools every study's estimates and draws the forest plot from
+# the pooled document (one process instead of two: start-up is most of a small job's time).
 rule pool_analysis:
     input:
         estimates=study_estimates,
@@ -9,10 +11,18 @@ rule pool_analysis:
             labels={"analysis": "{analysis}"},
         ),
         json=f"{RESULTS}/pooled/{{analysis}}.json",
+        forest=report(
+            f"{RESULTS}/figures/{{analysis}}/forest.svg",
+            caption="../report/forest.rst",
+            category="Forest plots",
+            labels={"analysis": "{analysis}"},
+        ),
+        forest_png=f"{RESULTS}/figures/{{analysis}}/forest.png",
     params:
         analysis=lambda wc: config["analyses"][wc.analysis],
         pooling=config["pooling"],
         labels={s: STUDY[s]["label"] for s in STUDY},
+        sources={s: STUDY[s]["data_source"] for s in STUDY},
         min_cell_count=config["release"]["min_cell_count"],
     log:
         f"{LOGS}/pool_analysis/{{analysis}}.log",

@@ -1,31 +1,6 @@
 report: "../report/workflow.rst"
 
 
-rule plot_forest:
-    input:
-        pooled=f"{RESULTS}/pooled/{{analysis}}.json",
-    output:
-        svg=report(
-            f"{RESULTS}/figures/{{analysis}}/forest.svg",
-            caption="../report/forest.rst",
-            category="Forest plots",
-            labels={"analysis": "{analysis}"},
-        ),
-        png=f"{RESULTS}/figures/{{analysis}}/forest.png",
-    params:
-        sources={s: STUDY[s]["data_source"] for s in STUDY},
-    log:
-        f"{LOGS}/plot_forest/{{analysis}}.log",
-    conda:
-        "../../envs/report.yaml"
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=10,
-    script:
-        "../scripts/plot_forest.py"
-
-
 rule plot_km:
     input:
         data=lambda wc: expand(f"{RESULTS}/harmonized/{{study}}.parquet", study=ipd_studies_for(wc.analysis)),

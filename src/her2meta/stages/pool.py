@@ -1,9 +1,12 @@
-"""pool_analysis: all studies' estimates of one analysis -> pooled table and JSON."""
+"""pool_analysis: all studies' estimates of one analysis -> pooled table, JSON and forest plot."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
+from ..figures import forest_from_document
 from ..io import read_tsv, write_json, write_tsv
 from ..release import suppress_small_counts
 from ..synthesis import pool_analysis
@@ -32,3 +35,5 @@ def run(*, inputs, outputs, params, wildcards, logger) -> None:
     document["min_cell_count"] = params["min_cell_count"]
     write_tsv(outputs.table, table)
     write_json(outputs.json, document)
+    written = forest_from_document(document, Path(outputs.forest).with_suffix(""), sources=params["sources"])
+    logger.info("wrote %s", ", ".join(map(str, written)))

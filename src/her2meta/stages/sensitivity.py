@@ -1,5 +1,8 @@
-"""Sensitivity rules: one kind of sensitivity analysis per job (they run in parallel), then the
-robustness table that puts every variant of an analysis side by side."""
+"""sensitivity_analysis: every sensitivity analysis of one analysis in one job.
+
+Each kind's variants go to their own table (results/sensitivity/<analysis>/<kind>.tsv), then
+the influence diagnostics with the funnel plot, and the robustness table that puts the primary
+result and every variant side by side with a verdict per block."""
 
 from __future__ import annotations
 
@@ -33,37 +36,40 @@ def _estimates(paths) -> pd.DataFrame:
     return pd.concat([read_tsv(p) for p in paths], ignore_index=True)
 
 
-def run_from_estimates(*, inputs, outputs, params, wildcards, logger) -> None:
+def run(*, inputs, outputs, params, wildcards, logger) -> None:
     ctx = _context(params, wildcards)
-    kind = wildcards["kind"]
     estimates = _estimates(inputs.estimates)
-    if kind == "by_method":
-        onestage = json.loads(Path(inputs.onestage[0]).read_text()) if inputs.onestage else None
-        variants = sens.by_method_variants(estimates, ctx, onestage)
-    else:
-        variants = FROM_ESTIMATES[kind](estimates, ctx)
-    write_tsv(outputs.table, sens.to_frame(variants))
-    logger.info("%s: %d variants of %s", kind, len(variants), ctx.analysis)
-
-
-def run_from_ipd(*, inputs, outputs, params, wildcards, logger) -> None:
-    ctx = _context(params, wildcards)
     data = {Path(p).stem: read_parquet(p) for p in inputs.data}
-    variants = FROM_IPD[wildcards["kind"]](data, ctx)
-    write_tsv(outputs.table, sens.to_frame(variants))
-    logger.info("%s: %d variants of %s (IPD studies only)", wildcards["kind"], len(variants), ctx.analysis)
+    onestage = json.loads(Path(inputs.onestage[0]).read_text()) if inputs.onestage else None
+    tables = []
+    for kind, path in zip(params["kinds"], outputs.variants, strict=True):
+        variants = kind_variants(kind, ctx, estimates=estimates, data=data, onestage=onestage)
+        write_tsv(path, sens.to_frame(variants))
+        tables.append(read_tsv(path))  # as written: the verdicts see exactly what the tables say
+        logger.info("%s: %d variants of %s", kind, len(variants), ctx.analysis)
+    write_influence(ctx, estimates, outputs.influence, outputs.funnel)
+    pooled = json.loads(Path(inputs.pooled).read_text())
+    write_robustness(pooled, pd.concat(tables, ignore_index=True), outputs.table, outputs.json, logger)
 
 
-def run_influence(*, inputs, outputs, params, wildcards, logger) -> None:
+def kind_variants(kind: str, ctx: sens.Context, *, estimates: pd.DataFrame, data: dict[str, pd.DataFrame],
+                  onestage: dict | None) -> list:
+    """One kind's variants: from the study estimates, or re-estimated from the IPD studies."""
+    if kind == "by_method":
+        return sens.by_method_variants(estimates, ctx, onestage)
+    if kind in FROM_ESTIMATES:
+        return FROM_ESTIMATES[kind](estimates, ctx)
+    return FROM_IPD[kind](data, ctx)
+
+
+def write_influence(ctx: sens.Context, estimates: pd.DataFrame, table_path, funnel_path) -> None:
     """Influence diagnostics per study, and the funnel plot of the key block (the interaction
     for `within` analyses, else the only block). The report shows the funnel only where k
     reaches the configured minimum for small-study assessment."""
     from ..figures import MEASURE_LABELS
     from ..plots import funnel_plot, save_figure
 
-    ctx = _context(params, wildcards)
-    estimates = _estimates(inputs.estimates)
-    write_tsv(outputs.table, sens.influence_table(estimates, ctx))
+    write_tsv(table_path, sens.influence_table(estimates, ctx))
     name, rows = sens.blocks(estimates)[-1]
     usable = rows[rows["estimable"].astype(bool)]
     res = sens.fit(rows, ctx)
@@ -71,12 +77,10 @@ def run_influence(*, inputs, outputs, params, wildcards, logger) -> None:
                          estimate=res.estimate if res is not None else 0.0,
                          measure_label=MEASURE_LABELS[ctx.spec["measure"]] + (" (interaction)" if name == "interaction" else ""),
                          exponentiate=ctx.spec["measure"] != "RD")
-    save_figure(figure, Path(outputs.funnel).with_suffix(""))
+    save_figure(figure, Path(funnel_path).with_suffix(""))
 
 
-def run_robustness(*, inputs, outputs, params, wildcards, logger) -> None:
-    document = json.loads(Path(inputs.pooled).read_text())
-    variants = pd.concat([read_tsv(p) for p in inputs.variants], ignore_index=True)
+def write_robustness(document: dict, variants: pd.DataFrame, table_path, json_path, logger) -> None:
     primary_rows, verdicts = [], {}
     for block in document["subgroups"]:
         result = block["models"].get(document["primary"], {})
@@ -89,7 +93,7 @@ def run_robustness(*, inputs, outputs, params, wildcards, logger) -> None:
                              "ci_ub": result["ci_ub"], "pval": result["pval"], "tau2": result.get("tau2"), "I2": result.get("I2"),
                              "changes_conclusion": False, "note": ""})
     table = pd.concat([pd.DataFrame(primary_rows, columns=sens.VARIANT_COLUMNS), variants], ignore_index=True)
-    write_tsv(outputs.table, table)
-    write_json(outputs.json, {"analysis": document["analysis"], "verdicts": verdicts})
+    write_tsv(table_path, table)
+    write_json(json_path, {"analysis": document["analysis"], "verdicts": verdicts})
     for name, text in verdicts.items():
         logger.info("%s (%s): %s", document["analysis"], name, text)

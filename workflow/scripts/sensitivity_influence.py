@@ -1,6 +1,0 @@
-# Thin adapter: the logic is her2meta.stages.sensitivity.run_influence (tested without Snakemake).
-import _src_path  # noqa: F401  (makes src/ importable in any environment)
-from her2meta.snakemake_adapter import run_job
-from her2meta.stages.sensitivity import run_influence
-
-run_job(snakemake, run_influence)  # noqa: F821 (snakemake is injected by the script directive)
