@@ -220,3 +220,21 @@ def test_the_rule_stage_fails_on_identifiers_and_writes_the_manifest_otherwise(t
     with pytest.raises(Her2MetaError, match="release check failed"):
         run(inputs=inputs, outputs=outputs, params={"min_cell_count": 5, "strict": False}, wildcards={}, logger=logging.getLogger("t"))
     assert not Path(outputs.manifest).exists()
+
+
+def test_simulation_outputs_are_neither_scanned_nor_released(tmp_path):
+    """results/simulation holds simulated replicates (row-level by design, no participant data):
+    outside the release zone, so they cannot fail the check and are not in the manifest."""
+    results = _results(tmp_path)
+    (results / "simulation").mkdir()
+    rows = "\n".join(f"{i},{i % 7}" for i in range(600))
+    (results / "simulation" / "replicates.csv").write_text("replicate,n_available\n" + rows + "\n")
+    (results / "provenance" / "simulation").mkdir(parents=True)
+    (results / "provenance" / "simulation" / "replicates.csv.json").write_text('{"n": 1}')
+    check = check_release(results, identifiers=_ids(results))
+    assert check.status != "failed"
+    listed = [p.relative_to(results).as_posix() for p in release_files(results)]
+    assert not any("simulation" in p for p in listed)
+    assert check.manifest()["zones"]["simulation"] == ["results/simulation/", "results/provenance/simulation/"]
+    (results / "pooled" / "big.csv").write_text("replicate,n\n" + rows + "\n")
+    assert check_release(results, identifiers=_ids(results)).status == "failed"  # the same table elsewhere fails

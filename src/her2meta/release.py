@@ -4,6 +4,8 @@ Outputs live in two zones (docs/audit.md):
 
 * secure zone: results/extracted, results/harmonized (participant-level data),
   results/estimates (per-study counts before small-cell suppression) and logs/;
+* simulation zone: results/simulation (the method-validation study on simulated data, no
+  participant data; `snakemake simulation_check`): neither scanned nor listed, not released;
 * release zone: everything else under results/ (pooled tables, figures, report, provenance
   records, pipeline_info/), which is what a user exports.
 
@@ -71,6 +73,8 @@ MANIFEST_SHA256 = "pipeline_info/release_manifest.sha256"
 NOT_IN_MANIFEST = (MANIFEST_JSON, MANIFEST_SHA256, "ro-crate-metadata.json", "pipeline_info/workflow/",
                    "provenance/pipeline_info/release_manifest.", "provenance/ro-crate-metadata.json.json",
                    "provenance/pipeline_info/workflow/")
+#: The simulation check's outputs: simulated replicates (row-level by design), no participant data.
+SIMULATION_ZONE = ("simulation/", "provenance/simulation/")
 
 
 @dataclass
@@ -124,7 +128,8 @@ class ReleaseCheck:
         ids, rows, small = (self.of_kind(k) for k in ("patient_identifier", "row_level_table", "small_cell"))
         lines = [f"release check of {self.results_dir}: {self.status}",
                  f"  {len(self.files)} release-zone files scanned; secure zone (not for export): "
-                 f"{', '.join(f'results/{d}/' for d in SECURE_DIRS)}, logs/",
+                 f"{', '.join(f'results/{d}/' for d in SECURE_DIRS)}, logs/; not scanned, not for release: "
+                 "results/simulation/ (simulated data)",
                  f"  patient identifiers: {len(ids)} found ({self.identifiers.get('searched', 0)} identifiers searched, "
                  f"{self.identifiers.get('not_searched', 0)} too short to search: {self.identifiers.get('not_searched_reason', '')})",
                  f"  row-level tables: {len(rows)} found",
@@ -146,6 +151,7 @@ class ReleaseCheck:
             "status": self.status,
             "zones": {
                 "secure": [f"results/{d}/" for d in SECURE_DIRS] + ["logs/"],
+                "simulation": ["results/simulation/", "results/provenance/simulation/"],
                 "release": "every other file under results/; the files listed here",
             },
             "checks": {
@@ -543,6 +549,8 @@ def release_files(results_dir: Path | str) -> list[Path]:
             continue
         relative = path.relative_to(results).as_posix()
         if relative.split("/")[0] in SECURE_DIRS or any(relative == p or relative.startswith(p) for p in NOT_IN_MANIFEST):
+            continue
+        if relative.startswith(SIMULATION_ZONE):
             continue
         files.append(path)
     return files
