@@ -9,6 +9,11 @@ In a scratch copy of this checkout (its results/ are not touched), `repeats` tim
 3. one study's mapping edited (a comment line is added): only that study's chain and the
    pooled outputs downstream must rerun                                 (target < 35% of the cold run)
 
+Per-job overhead (from the cold runs): every job logs `job timing: startup S s, stage W s,
+provenance P s, total T s` (her2meta.snakemake_adapter), where start-up is the interpreter and
+the imports before the stage runs. Reported: the median job's total wall time (target < 0.6 s),
+the share of all jobs' time spent starting up, and the same per rule.
+
 Prints every run's wall time and CPU time (user + system of Snakemake and all its jobs), the
 medians, and the jobs the edit reran, as JSON. Wall times on a shared machine suffer from other
 load: the 1-minute load average before each run is recorded beside it, and `--quiet-load X`
@@ -81,6 +86,37 @@ def jobs_run(log: Path) -> list[str]:
     return jobs
 
 
+TIMING = re.compile(r"job timing: startup ([\d.]+) s, stage ([\d.]+) s, provenance ([\d.]+) s, total ([\d.]+) s")
+
+
+def job_timings(logs: Path) -> list[dict]:
+    """One record per job log under logs/<rule>/...: rule and its timing line."""
+    records = []
+    for path in sorted(logs.rglob("*.log")):
+        found = TIMING.findall(path.read_text(errors="replace"))
+        if found:
+            startup, stage, provenance, total = map(float, found[-1])
+            records.append({"rule": path.relative_to(logs).parts[0], "startup_s": startup, "stage_s": stage,
+                            "provenance_s": provenance, "total_s": total})
+    return records
+
+
+def summarise_jobs(records: list[dict]) -> dict:
+    def med(key, rows):
+        return round(statistics.median(r[key] for r in rows), 3)
+
+    total = sum(r["total_s"] for r in records)
+    by_rule = {}
+    for rule in sorted({r["rule"] for r in records}):
+        rows = [r for r in records if r["rule"] == rule]
+        by_rule[rule] = {"jobs": len(rows), "median_total_s": med("total_s", rows),
+                         "median_startup_s": med("startup_s", rows), "median_stage_s": med("stage_s", rows)}
+    return {"jobs": len(records), "median_total_s": med("total_s", records),
+            "median_startup_s": med("startup_s", records), "median_stage_s": med("stage_s", records),
+            "startup_share": round(sum(r["startup_s"] for r in records) / total, 3), "sum_total_s": round(total, 1),
+            "target_median_total_s": 0.6, "by_rule": by_rule}
+
+
 def edit_mapping(path: Path, i: int) -> None:
     """Edit the mapping file (a comment line that changes no extracted value). Snakemake sees a
     newer input and reruns; a substantive edit reruns the same jobs."""
@@ -112,7 +148,7 @@ def main() -> None:
     if not mapping.exists():
         raise SystemExit(f"no mapping {mapping.relative_to(work)} in this checkout")
 
-    cold, noop, edit = [], [], []
+    cold, noop, edit, per_job = [], [], [], []
     rerun_jobs: list[str] = []
     try:
         for i in range(1, args.repeats + 1):
@@ -121,6 +157,7 @@ def main() -> None:
             (work / "results").mkdir()
             wait_quiet(args.quiet_load, args.quiet_timeout)
             cold.append(run(snakemake, work, scratch / f"cold{i}.log", env))
+            per_job.append(summarise_jobs(job_timings(work / "logs")))
             wait_quiet(args.quiet_load, args.quiet_timeout)
             noop.append(run(snakemake, work, scratch / f"noop{i}.log", env))
             edit_mapping(mapping, i)
@@ -142,6 +179,10 @@ def main() -> None:
         "cores": args.cores, "cpu_count": os.cpu_count(), "repeats": args.repeats,
         "cold_run": {"runs": cold, "median_wall_s": cold_med, "median_cpu_s": median([r["cpu_s"] for r in cold]),
                      "jobs": len(cold_jobs), "target_s": 30},
+        "per_job": {"median_total_s": median([r["median_total_s"] for r in per_job]),
+                    "median_startup_s": median([r["median_startup_s"] for r in per_job]),
+                    "startup_share": median([r["startup_share"] for r in per_job]),
+                    "runs": per_job},
         "noop_rerun": {"runs": noop, "median_wall_s": median([r["wall_s"] for r in noop]), "target_s": 3},
         "edit_one_mapping": {
             "study": args.study, "runs": edit, "median_wall_s": edit_med,

@@ -15,7 +15,9 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import logging
+import os
 import sys
+import time
 import traceback
 from pathlib import Path
 from typing import Any, Callable
@@ -53,8 +55,29 @@ def input_roles(inputs: Any) -> dict[str, str]:
     return roles
 
 
+def process_start_time() -> float | None:
+    """When this process started (seconds since the epoch, to 10 ms), from /proc on Linux
+    (system uptime now minus uptime at the process's start); None elsewhere."""
+    try:
+        ticks = int(Path(f"/proc/{os.getpid()}/stat").read_text().rsplit(")", 1)[1].split()[19])
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+        return time.time() - (uptime - ticks / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def timing_line(process_start: float | None, stage_start: float, stage_end: float, end: float) -> str:
+    """The job's timing, one log line that bench/bench_jobs.py reads: start-up (interpreter and
+    imports, before the stage runs), the stage's own work, provenance records, and the total."""
+    startup = stage_start - process_start if process_start is not None else float("nan")
+    total = end - process_start if process_start is not None else float("nan")
+    return (f"job timing: startup {startup:.3f} s, stage {stage_end - stage_start:.3f} s, "
+            f"provenance {end - stage_end:.3f} s, total {total:.3f} s")
+
+
 def run_job(smk: Any, stage: Callable[..., Any]) -> None:
     """Run `stage(inputs=..., outputs=..., params=..., wildcards=..., log=...)` under logging and provenance."""
+    stage_start = time.time()
     started = _dt.datetime.now(_dt.timezone.utc)
     log_path = Path(smk.log[0]) if len(smk.log) else None
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
@@ -75,6 +98,7 @@ def run_job(smk: Any, stage: Callable[..., Any]) -> None:
     except Exception:
         logger.error("unexpected failure in rule %s %s:\n%s", smk.rule, wildcards, traceback.format_exc())
         sys.exit(1)
+    stage_end = time.time()
     write_records(
         rule=smk.rule,
         wildcards=wildcards,
@@ -89,3 +113,4 @@ def run_job(smk: Any, stage: Callable[..., Any]) -> None:
         input_roles=input_roles(smk.input),
         config=config or None,
     )
+    logger.info("%s", timing_line(process_start_time(), stage_start, stage_end, time.time()))
