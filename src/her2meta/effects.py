@@ -78,16 +78,26 @@ def config_values(value: Any) -> list[str]:
     return [str(v).lower() for v in (value if isinstance(value, list) else [value])]
 
 
-def canonical_values(values: pd.Series) -> pd.Series:
-    """Lower-case strings for matching config values; booleans become 'true'/'false'."""
-    def one(v):
-        if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
-            return None
-        if isinstance(v, (bool, np.bool_)):
-            return "true" if v else "false"
-        return str(v).lower()
+def _canonical(v) -> str | None:
+    if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
+        return None
+    if isinstance(v, (bool, np.bool_)):
+        return "true" if v else "false"
+    return str(v).lower()
 
-    return values.astype(object).map(one)
+
+def canonical_values(values: pd.Series) -> pd.Series:
+    """Lower-case strings for matching config values; booleans become 'true'/'false'.
+
+    Each distinct value is converted once (a study has thousands of patients and a handful of
+    distinct values). Columns whose values are not all of one kind (e.g. True beside 1, which
+    hash alike) take the value-by-value path."""
+    kind = pd.api.types.infer_dtype(values, skipna=True)
+    if kind not in ("string", "boolean", "integer", "floating", "empty", "categorical"):
+        return values.astype(object).map(_canonical)
+    codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=True)
+    lookup = np.array([_canonical(v) for v in uniques] + [None], dtype=object)
+    return pd.Series(lookup[codes], index=values.index, dtype=object)
 
 
 def select_population(data: pd.DataFrame, population: dict[str, Any] | None) -> pd.DataFrame:
@@ -159,6 +169,8 @@ def binary_effect(data: pd.DataFrame, *, study_id: str, analysis: str, outcome: 
 
 def _design_matrix(kept: pd.DataFrame, adjust: list[str]) -> tuple[pd.DataFrame, pd.Series]:
     """Group indicator plus adjustment covariates (categorical ones as dummies); rows complete."""
+    if not adjust:
+        return kept[["exposed"]].astype(float), pd.Series(True, index=kept.index)
     columns = {"exposed": kept["exposed"].astype(float)}
     frame = pd.DataFrame(columns, index=kept.index)
     for name in adjust:
