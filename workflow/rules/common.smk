@@ -45,10 +45,19 @@ def package_dir(study):
     return str(Path(config["data_root"]) / STUDY[study]["path"])
 
 
+def study_package_files(study):
+    folder = Path(package_dir(study))
+    return sorted(str(p) for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
+
+
 def package_files(wildcards):
     """Every file of the study package: a changed file reruns its chain."""
-    folder = Path(package_dir(wildcards.study))
-    return sorted(str(p) for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
+    return study_package_files(wildcards.study)
+
+
+def package_first_file(study):
+    files = study_package_files(study)
+    return Path(files[0]).relative_to(package_dir(study)).as_posix() if files else ""
 
 
 def studies_for(analysis, sources=("ipd", "aggregate")):

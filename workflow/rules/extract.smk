@@ -7,6 +7,9 @@ rule extract_study:
         qc=f"{RESULTS}/extracted/{{study}}.qc.json",
     params:
         package_dir=lambda wc: package_dir(wc.study),
+        # With a storage plugin the package files are copied elsewhere (same layout): the stage finds
+        # the folder from the first file's local path and this path relative to the package.
+        package_first_file=lambda wc: package_first_file(wc.study),
     log:
         f"{LOGS}/extract_study/{{study}}.log",
     conda:

@@ -21,7 +21,7 @@ def run(*, inputs, outputs, params, wildcards, logger) -> None:
     study = wildcards["study"]
     try:
         mapping = load_mapping(inputs.mapping, study=study)
-        result = apply_mapping(mapping, Path(params["package_dir"]))
+        result = apply_mapping(mapping, local_package_dir(inputs, params))
     except Exception as exc:
         if not keep_going(params):
             raise
@@ -35,6 +35,18 @@ def run(*, inputs, outputs, params, wildcards, logger) -> None:
                     exclusion["action"])
     write_parquet(outputs.data, result.data)
     write_json(outputs.qc, result.qc)
+
+
+def local_package_dir(inputs, params) -> Path:
+    """The study package folder as this job sees it. On a shared file system that is the
+    configured folder; with a storage plugin (cloud) the declared package files are downloaded
+    to a local copy with the same layout, so the folder is the first file's local path minus its
+    path inside the package. Only declared inputs are read either way."""
+    files = [str(f) for f in getattr(inputs, "package", []) or []]
+    relative = params.get("package_first_file") or ""
+    if files and relative and Path(files[0]).as_posix().endswith("/" + relative):
+        return Path(Path(files[0]).as_posix()[: -len(relative) - 1])
+    return Path(params["package_dir"])
 
 
 def write_failed(outputs, study: str, record: dict, logger) -> None:
