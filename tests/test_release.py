@@ -238,3 +238,19 @@ def test_simulation_outputs_are_neither_scanned_nor_released(tmp_path):
     assert check.manifest()["zones"]["simulation"] == ["results/simulation/", "results/provenance/simulation/"]
     (results / "pooled" / "big.csv").write_text("replicate,n\n" + rows + "\n")
     assert check_release(results, identifiers=_ids(results)).status == "failed"  # the same table elsewhere fails
+
+
+def test_row_limit_grows_with_the_number_of_studies(tmp_path):
+    """A table of a few rows per study (integrity checks of 200 studies: 600 rows) is aggregate in
+    a large meta-analysis; the same table from a 20-study run is not."""
+    results = _results(tmp_path)
+    rows = "\n".join(f"S{i // 3},check{i % 3},ok" for i in range(600))
+    (results / "tables").mkdir(exist_ok=True)
+    (results / "tables" / "integrity.tsv").write_text("study,check,status\n" + rows.replace(",", "\t") + "\n")
+    assert check_release(results, identifiers=_ids(results), studies=200).status != "failed"
+    small = check_release(results, identifiers=_ids(results), studies=20)
+    assert small.status == "failed"
+    assert any("600 rows: more than any aggregate table (500)" in f.line() for f in small.of_kind("row_level_table"))
+    rows = "\n".join(f"S{i},1" for i in range(2001))
+    (results / "tables" / "integrity.tsv").write_text("study,n\n" + rows.replace(",", "\t") + "\n")
+    assert check_release(results, identifiers=_ids(results), studies=200).status == "failed"

@@ -15,7 +15,8 @@ Outputs live in two zones (docs/audit.md):
   (also inside figures embedded in the report, SVG text and PNG text chunks);
 * row-level tables: a participant-level file format (parquet, SAS, Stata, ...), a table or JSON
   record with an identifier column, a table with two or more per-patient measurement columns
-  of the harmonized data model and at least 20 rows, or any table of more than 500 rows;
+  of the harmonized data model and at least 20 rows, or any table of more than 500 rows (10 per
+  study when there are more than 50 studies);
 * small cells: a count of people below the minimum (default 5) in a count column of a table or
   JSON record (n, events, n_*, events_*, *_n, excluded_*, ...), in the complement of an
   events/N pair (N - events), or in an "events/N" fraction of the report or a figure.
@@ -54,8 +55,15 @@ ID_COLUMNS = {"patient_id", "usubjid", "subjid", "subject_id", "subject", "patid
 #: File formats that hold participant-level data and never belong to the release zone.
 DATA_FORMATS = {".parquet", ".feather", ".arrow", ".xpt", ".sas7bdat", ".dta", ".sav", ".rds", ".rdata", ".rda",
                 ".sqlite", ".db", ".pkl", ".pickle", ".npy", ".npz", ".h5", ".hdf5", ".xlsx", ".xls"}
-#: A table with this many rows or more is not an aggregate output of this workflow.
+#: A table with more rows than this is not an aggregate output of this workflow: 500, or 10 per
+#: study in larger meta-analyses (tables of one or a few rows per study: forest plots, integrity
+#: checks, the run manifest's input files). Patient-level tables have hundreds of rows per study.
 MAX_AGGREGATE_ROWS = 500
+MAX_AGGREGATE_ROWS_PER_STUDY = 10
+
+
+def max_aggregate_rows(studies: int) -> int:
+    return max(MAX_AGGREGATE_ROWS, MAX_AGGREGATE_ROWS_PER_STUDY * int(studies))
 #: Rows from which a table with per-patient measurement columns counts as row-level.
 MIN_ROWS_ROW_LEVEL = 20
 #: Count columns/keys: counts of people.
@@ -361,7 +369,8 @@ def _norm(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", name.strip().lower()).strip("_")
 
 
-def _table_findings(file: str, where: str, header: Sequence[str], rows: Sequence[Sequence[Any]], numeric: set[str]) -> list[Finding]:
+def _table_findings(file: str, where: str, header: Sequence[str], rows: Sequence[Sequence[Any]], numeric: set[str],
+                    max_rows: int = MAX_AGGREGATE_ROWS) -> list[Finding]:
     names = [_norm(h) for h in header]
     found = []
     ids = [h for h, n in zip(header, names) if n in ID_COLUMNS]
@@ -371,12 +380,12 @@ def _table_findings(file: str, where: str, header: Sequence[str], rows: Sequence
     if len(measured) >= 2 and len(rows) >= MIN_ROWS_ROW_LEVEL:
         found.append(Finding("row_level_table", file, where,
                              f"{len(rows)} rows with per-patient measurement columns {', '.join(measured[:4])}"))
-    if len(rows) > MAX_AGGREGATE_ROWS:
-        found.append(Finding("row_level_table", file, where, f"{len(rows)} rows: more than any aggregate table ({MAX_AGGREGATE_ROWS})"))
+    if len(rows) > max_rows:
+        found.append(Finding("row_level_table", file, where, f"{len(rows)} rows: more than any aggregate table ({max_rows})"))
     return found
 
 
-def _json_row_level(file: str, document: Any, numeric: set[str]) -> list[Finding]:
+def _json_row_level(file: str, document: Any, numeric: set[str], max_rows: int = MAX_AGGREGATE_ROWS) -> list[Finding]:
     found: list[Finding] = []
 
     def walk(node: Any, where: str) -> None:
@@ -391,8 +400,8 @@ def _json_row_level(file: str, document: Any, numeric: set[str]) -> list[Finding
             measured = [r for r in records if len(numeric.intersection(r)) >= 2]
             if len(measured) >= MIN_ROWS_ROW_LEVEL:
                 found.append(Finding("row_level_table", file, where, f"{len(measured)} records with per-patient measurement keys"))
-            elif len(node) > MAX_AGGREGATE_ROWS and records:
-                found.append(Finding("row_level_table", file, where, f"{len(node)} records: more than any aggregate table"))
+            elif len(node) > max_rows and records:
+                found.append(Finding("row_level_table", file, where, f"{len(node)} records: more than any aggregate table ({max_rows})"))
             for index, item in enumerate(node):
                 walk(item, f"{where}[{index}]")
 
@@ -487,7 +496,8 @@ HTML_COUNT_HEADER = re.compile(r"^(n|count|events|responders|hr[+-]|hr unknown|r
                                re.IGNORECASE)
 
 
-def _html_findings(file: str, where: str, html: str, min_count: int, numeric: set[str]) -> list[Finding]:
+def _html_findings(file: str, where: str, html: str, min_count: int, numeric: set[str],
+                   max_rows: int = MAX_AGGREGATE_ROWS) -> list[Finding]:
     parser = _Tables()
     parser.feed(html)
     found = []
@@ -497,7 +507,7 @@ def _html_findings(file: str, where: str, html: str, min_count: int, numeric: se
         header_row = next((row for row in table if row and all(is_header for is_header, _ in row)), None)
         header = [text for _, text in header_row] if header_row else []
         body = [row for row in table if row is not header_row]
-        found += _table_findings(file, f"{where}, table {number}".lstrip(", "), header, body, numeric)
+        found += _table_findings(file, f"{where}, table {number}".lstrip(", "), header, body, numeric, max_rows)
         for row_number, row in enumerate(body, start=1):
             for column, (_, text) in enumerate(row):
                 name = header[column] if column < len(header) else ""
@@ -556,7 +566,8 @@ def release_files(results_dir: Path | str) -> list[Path]:
     return files
 
 
-def scan_file(path: Path, relative: str, index: IdentifierIndex, min_count: int, numeric: set[str]) -> list[Finding]:
+def scan_file(path: Path, relative: str, index: IdentifierIndex, min_count: int, numeric: set[str],
+              max_rows: int = MAX_AGGREGATE_ROWS) -> list[Finding]:
     """Everything the release check finds in one file."""
     findings: list[Finding] = []
     suffix = path.suffix.lower()
@@ -572,19 +583,19 @@ def scan_file(path: Path, relative: str, index: IdentifierIndex, min_count: int,
                 document = json.loads(text)
             except ValueError:
                 continue
-            findings += _json_row_level(relative, document, numeric)
+            findings += _json_row_level(relative, document, numeric, max_rows)
             if not relative.startswith(("provenance/", "pipeline_info/")):
                 findings += _json_small_cells(relative, document, min_count)
         elif kind == "table":
             header, rows = _read_table(text, "\t" if suffix == ".tsv" else ",")
-            findings += _table_findings(relative, "table", header, rows, numeric)
+            findings += _table_findings(relative, "table", header, rows, numeric, max_rows)
             for number, row in enumerate(rows, start=1):
                 record = dict(zip(header, row))
                 label = _label_of(record)
                 for column, value, rule in small_cells_in_record(record, min_count):
                     findings.append(Finding("small_cell", relative, f"row {number}{' (' + label + ')' if label else ''}", rule, value))
         elif kind == "html":
-            findings += _html_findings(relative, where, text, min_count, numeric)
+            findings += _html_findings(relative, where, text, min_count, numeric, max_rows)
         elif kind == "svg":
             findings += _fraction_findings(relative, where, svg_strings(text), min_count)
     if suffix == ".png" and not path.with_suffix(".svg").is_file():
@@ -593,8 +604,10 @@ def scan_file(path: Path, relative: str, index: IdentifierIndex, min_count: int,
 
 
 def check_release(results_dir: Path | str, *, identifiers: Iterable[str], min_cell_count: int = DEFAULT_MIN_CELL_COUNT,
-                  strict: bool = False, identifier_sources: Sequence[Mapping[str, Any]] = ()) -> ReleaseCheck:
-    """Scan every release-zone file under results_dir. Nothing is written."""
+                  strict: bool = False, identifier_sources: Sequence[Mapping[str, Any]] = (), studies: int = 0) -> ReleaseCheck:
+    """Scan every release-zone file under results_dir. Nothing is written. `studies` (the number
+    of studies in the run) raises the row count above which a table is row-level
+    (max_aggregate_rows)."""
     results = Path(results_dir)
     identifiers = list(identifiers)
     index = IdentifierIndex(identifiers)
@@ -613,7 +626,7 @@ def check_release(results_dir: Path | str, *, identifiers: Iterable[str], min_ce
         relative = path.relative_to(results).as_posix()
         data = path.read_bytes()
         check.files.append({"path": relative, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)})
-        check.findings += scan_file(path, relative, index, check.min_cell_count, numeric)
+        check.findings += scan_file(path, relative, index, check.min_cell_count, numeric, max_aggregate_rows(studies))
     return check
 
 

@@ -70,6 +70,7 @@ rule check_release:
     params:
         min_cell_count=config.get("release", {}).get("min_cell_count", 5),
         strict=config.get("release", {}).get("strict", True),
+        studies=len(IPD_STUDIES) + len(AGGREGATE_STUDIES),
     log:
         f"{LOGS}/check_release/release.log",
     conda:

@@ -35,7 +35,8 @@ def run(*, inputs, outputs, params, wildcards, logger) -> None:
     identifiers = load_identifiers(sources, skipped=skipped)
     check = check_release(results_dir, identifiers=identifiers, min_cell_count=int(params["min_cell_count"]),
                           strict=bool(params["strict"]),
-                          identifier_sources=[{"path": p, "sha256": sha256_file(p)} for p in sources])
+                          identifier_sources=[{"path": p, "sha256": sha256_file(p)} for p in sources],
+                          studies=int(params.get("studies") or len(sources)))
     for item in skipped:
         logger.warning("no identifiers read from %s (a failed study's marker?)", item)
         check.findings.append(Finding("note", item.split(":")[0], "identifier source",
