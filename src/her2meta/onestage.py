@@ -1,7 +1,7 @@
 """One-stage models on pooled individual-participant data from many studies.
 
 - :func:`stratified_logistic` -- logistic regression with a separate intercept per study, either
-  as fixed study intercepts (statsmodels GLM Binomial with study dummies; R
+  as fixed study intercepts (Newton-Raphson that never builds the study dummies; R
   ``glm(y ~ factor(study) + x, family = binomial)``) or by conditioning them out (exact conditional
   likelihood; R ``survival::clogit(y ~ x + strata(study))``, whose default method is "exact").
 - :func:`stratified_cox` -- Cox model with a baseline hazard per study (Efron ties; optional
@@ -17,11 +17,11 @@ All intervals and p-values are Wald (normal) ones, as R's ``summary()`` / ``conf
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from scipy.special import expit
 import pandas as pd
 
 from .survstats import condlogit
@@ -129,10 +129,10 @@ def _binary(col: pd.Series, name: str, func: str) -> np.ndarray:
 
 
 def _design_problem(x: np.ndarray, study: np.ndarray, names: list[str]) -> str | None:
-    xc = x.copy()
-    for s in np.unique(study):
-        m = study == s
-        xc[m] -= xc[m].mean(axis=0)
+    codes = np.unique(study, return_inverse=True)[1]
+    sizes = np.bincount(codes).astype(float)
+    means = np.column_stack([np.bincount(codes, weights=x[:, j]) / sizes for j in range(x.shape[1])])
+    xc = x - means[codes]
     for j, nm in enumerate(names):
         if np.allclose(xc[:, j], 0):
             return (f"covariate {nm!r} does not vary within any study: its effect is confounded with the study "
@@ -146,8 +146,9 @@ def stratified_logistic(data: pd.DataFrame, outcome: str, covariates, study_col:
                         method: str = "fixed_intercepts", *, conf_level: float = 0.95) -> OneStageResult:
     """Logistic regression of ``outcome`` (0/1) on ``covariates`` with study-specific intercepts.
 
-    ``method="fixed_intercepts"``: one intercept per study (statsmodels GLM Binomial, IRLS to
-    1e-12), as R ``glm(y ~ factor(study) + x, family = binomial)``; ``study_intercepts`` holds
+    ``method="fixed_intercepts"``: one intercept per study (Newton-Raphson on the block structure
+    of the information, to a relative step of 1e-10: _logistic_study_intercepts), as R
+    ``glm(y ~ factor(study) + x, family = binomial)``; ``study_intercepts`` holds
     the per-study log odds at covariates 0.
     ``method="conditional"``: the study intercepts are conditioned out (exact conditional
     likelihood, as R ``clogit(y ~ x + strata(study))`` with its default method = "exact").
@@ -164,8 +165,10 @@ def stratified_logistic(data: pd.DataFrame, outcome: str, covariates, study_col:
     y_all = _binary(data[outcome], "outcome", func)
     studies_all = data[study_col].astype(str).to_numpy()
     # studies without outcome variation
-    dropped = sorted(s for s in np.unique(studies_all)
-                     if y_all[studies_all == s].min() == y_all[studies_all == s].max())
+    names, codes_all = np.unique(studies_all, return_inverse=True)
+    events_all = np.bincount(codes_all, weights=y_all, minlength=len(names))
+    sizes_all = np.bincount(codes_all, minlength=len(names))
+    dropped = sorted(str(s) for s in names[(events_all == 0) | (events_all == sizes_all)])
     keep = ~np.isin(studies_all, dropped)
     y = y_all[keep]
     study = studies_all[keep]
@@ -192,27 +195,69 @@ def stratified_logistic(data: pd.DataFrame, outcome: str, covariates, study_col:
                        n=base["n"], k_studies=k, method=method, estimable=True, events=base["events"],
                        loglik=ll, converged=True, dropped_studies=dropped, note=note, conf_level=conf_level)
 
-    import statsmodels.api as sm
-
-    levels = sorted(np.unique(study))
-    dummies = (study[:, None] == np.array(levels)[None, :]).astype(float)
-    design = np.hstack([dummies, x])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        res = sm.GLM(y, design, family=sm.families.Binomial()).fit(method="IRLS", tol=1e-12, maxiter=200)
-    params = np.asarray(res.params)
-    bse = np.asarray(res.bse)
-    beta, se = params[k:], bse[k:]
-    mu = np.asarray(res.fittedvalues)
-    converged = bool(res.converged)
+    levels, codes = np.unique(study, return_inverse=True)
+    fit = _logistic_study_intercepts(x, y, codes, len(levels))
+    beta, se, mu, converged = fit["beta"], fit["se"], fit["mu"], fit["converged"]
     if not (np.all(np.isfinite(beta)) and np.all(np.isfinite(se))) or not converged \
             or np.any(np.abs(beta) * x.std(axis=0) > 25) or (np.min(np.minimum(mu, 1 - mu)) < 1e-10):
         return _empty(covariates, reason="the likelihood has no finite maximum (separation: fitted probabilities of "
                       "0 or 1); consider method='conditional' or exact methods", **base)
     return _result(pd.Series(beta, index=idx), pd.Series(se, index=idx), n=base["n"], k_studies=k, method=method,
-                   estimable=True, events=base["events"], loglik=float(res.llf), converged=converged,
+                   estimable=True, events=base["events"], loglik=fit["loglik"], converged=converged,
                    dropped_studies=dropped, note=note, conf_level=conf_level,
-                   study_intercepts=pd.Series(params[:k], index=pd.Index(levels, name=study_col)))
+                   study_intercepts=pd.Series(fit["alpha"], index=pd.Index(levels, name=study_col)))
+
+
+def _logistic_study_intercepts(x: np.ndarray, y: np.ndarray, codes: np.ndarray, k: int,
+                               max_iter: int = 100) -> dict[str, Any]:
+    """Maximum likelihood for logit P(y = 1) = alpha[study] + x beta (R's
+    ``glm(y ~ 0 + factor(study) + x, family = binomial)``) by Newton-Raphson that uses the
+    structure of the information matrix: the intercepts' block is diagonal, so each step solves
+    a p x p system (the Schur complement) instead of a (k + p)-square one, and the design
+    matrix with k study dummies is never built. Converged when no parameter moves by more than
+    1e-10 (relative); the SEs of beta come from the inverse information at the estimate (its
+    beta block, the inverse Schur complement), as glm's."""
+    n, p = x.shape
+    events = np.bincount(codes, weights=y, minlength=k)
+    sizes = np.bincount(codes, minlength=k).astype(float)
+    alpha = np.log((events + 0.5) / (sizes - events + 0.5))
+    beta = np.zeros(p)
+    converged = False
+
+    def information(mu):
+        w = mu * (1.0 - mu)
+        h_aa = np.bincount(codes, weights=w, minlength=k)
+        h_ab = np.column_stack([np.bincount(codes, weights=w * x[:, j], minlength=k) for j in range(p)])
+        h_bb = (x * w[:, None]).T @ x
+        schur = h_bb - h_ab.T @ (h_ab / h_aa[:, None])
+        return h_aa, h_ab, schur
+
+    for _ in range(max_iter):
+        mu = expit(alpha[codes] + x @ beta)
+        r = y - mu
+        h_aa, h_ab, schur = information(mu)
+        g_a = np.bincount(codes, weights=r, minlength=k)
+        g_b = x.T @ r
+        try:
+            d_b = np.linalg.solve(schur, g_b - h_ab.T @ (g_a / h_aa))
+        except np.linalg.LinAlgError:
+            break
+        d_a = (g_a - h_ab @ d_b) / h_aa
+        alpha, beta = alpha + d_a, beta + d_b
+        if not (np.all(np.isfinite(alpha)) and np.all(np.isfinite(beta))):
+            break
+        if max(np.max(np.abs(d_a) / (1.0 + np.abs(alpha))), np.max(np.abs(d_b) / (1.0 + np.abs(beta)), initial=0.0)) < 1e-10:
+            converged = True
+            break
+    mu = expit(alpha[codes] + x @ beta)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        _, _, schur = information(mu)
+        try:
+            se = np.sqrt(np.diag(np.linalg.inv(schur)))
+        except np.linalg.LinAlgError:
+            se = np.full(p, np.nan)
+        loglik = float(np.sum(y * np.log(mu) + (1.0 - y) * np.log1p(-mu)))
+    return {"alpha": alpha, "beta": beta, "se": se, "mu": mu, "converged": converged, "loglik": loglik}
 
 
 def stratified_cox(data: pd.DataFrame, time: str, event: str, covariates, study_col: str = "study_id",
