@@ -9,8 +9,7 @@ configfile: "config/config.yaml"
 
 
 include: "workflow/rules/common.smk"
-include: "workflow/rules/extract.smk"
-include: "workflow/rules/harmonize.smk"
+include: "workflow/rules/study.smk"
 include: "workflow/rules/estimate.smk"
 include: "workflow/rules/pool.smk"
 include: "workflow/rules/onestage.smk"

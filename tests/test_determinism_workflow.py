@@ -119,7 +119,7 @@ def test_audit_of_a_pooled_table_reaches_the_raw_files(runs, monkeypatch):
     result = audit("results/pooled/pcr_by_hr.tsv")
     assert result.ok and result.studies() == sorted(STUDIES)
     text = render_text(result)
-    for expected in ("pool_analysis analysis=pcr_by_hr", "harmonize_study study=SIM-BUZDAR", "data/SIM-NEOSPHERE/adsl.xpt",
+    for expected in ("pool_analysis analysis=pcr_by_hr", "study_chain study=SIM-BUZDAR", "data/SIM-NEOSPHERE/adsl.xpt",
                      "data/SIM-BUZDAR/buzdar.csv", "SIM-NEOALTTO.yaml  "):
         assert expected in text
 

@@ -34,7 +34,7 @@ def pyproject_requirements() -> dict[str, str]:
 
 def test_rules_are_found():
     names = [name for _, name, _ in rule_blocks()]
-    assert {"extract_study", "harmonize_study", "estimate_study", "pool_analysis", "sensitivity_analysis", "render_report"} <= set(names)
+    assert {"study_chain", "estimate_aggregate", "pool_analysis", "sensitivity_analysis", "render_report"} <= set(names)
 
 
 @pytest.mark.parametrize("path, name, body", list(rule_blocks()), ids=lambda v: v if isinstance(v, str) and "\n" not in v else "")

@@ -204,10 +204,10 @@ def test_keep_going_runs_pooling_and_the_report_without_the_broken_study(tmp_pat
     assert "Buzdar / MD Anderson (synthetic): study failed: buzdar.csv is not valid utf-8 text: line 4" in html
     # the broken row's content (a patient's data) stays in the secure zone: logs and harmonized QC only
     assert "p\ufffdst" not in html and "pöst" not in html
-    assert "line 4 reads" in (work / "logs" / "extract_study" / "SIM-BUZDAR.log").read_text()
+    assert "line 4 reads" in (work / "logs" / "study_chain" / "SIM-BUZDAR.log").read_text()
 
     # Fixing the file reruns the study's chain (and everything downstream of it).
     (work / "data" / "SIM-BUZDAR" / "buzdar.csv").write_bytes((ROOT / "resources" / "demo" / "SIM-BUZDAR" / "buzdar.csv").read_bytes())
     plan = _snakemake(work, "-n")
     assert plan.returncode == 0
-    assert "extract_study" in plan.stdout and "wildcards: study=SIM-BUZDAR" in plan.stdout
+    assert "study_chain" in plan.stdout and "wildcards: study=SIM-BUZDAR" in plan.stdout

@@ -72,7 +72,7 @@ def cli_options() -> set[str]:
 @pytest.fixture(scope="module")
 def rules() -> dict[str, dict]:
     found = workflow_rules()
-    assert {"extract_study", "harmonize_study", "estimate_study"} <= set(found)
+    assert {"study_chain", "estimate_aggregate", "pool_analysis"} <= set(found)
     return found
 
 
@@ -123,8 +123,8 @@ def test_threads_and_groups(name, rules):
         declared = rules.get(rule, {}).get("threads")
         assert declared is None or declared <= cores, f"{rule} declares {declared} threads, more than cores: {cores}"
     groups = profile["groups"]
-    assert {"extract_study", "harmonize_study", "estimate_study"} <= set(groups)
-    assert len({groups[r] for r in ("extract_study", "harmonize_study", "estimate_study")}) == 1
+    assert {"study_chain", "estimate_aggregate"} <= set(groups)
+    assert len({groups[r] for r in ("study_chain", "estimate_aggregate")}) == 1
     assert set(profile["group-components"]) <= set(groups.values())
     assert all(int(n) >= 1 for n in profile["group-components"].values())
 

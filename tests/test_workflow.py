@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -115,10 +116,18 @@ def test_every_result_has_a_provenance_record(run_dir):
         record = results / "provenance" / (str(path.relative_to(results)) + ".json")
         assert record.is_file(), f"no provenance record for {path}"
     record = json.loads((results / "provenance" / "extracted" / "SIM-NEOSPHERE.parquet.json").read_text())
-    assert record["rule"] == "extract_study" and record["wildcards"] == {"study": "SIM-NEOSPHERE"}
+    assert record["rule"] == "study_chain" and record["wildcards"] == {"study": "SIM-NEOSPHERE"}
     raw = [i for i in record["inputs"] if i["path"].endswith("adsl.xpt")]
     assert raw and len(raw[0]["sha256"]) == 64
     assert record["software"]["pandas"] and "git_commit" in record["code"]
+    # one job, three steps: each output's record names what that step read, so the lineage keeps
+    # estimates -> harmonized -> extracted -> raw package
+    harmonized = json.loads((results / "provenance" / "harmonized" / "SIM-NEOSPHERE.parquet.json").read_text())
+    assert sorted((Path(i["path"]).name, i.get("role")) for i in harmonized["inputs"]) == [
+        ("SIM-NEOSPHERE.parquet", "data"), ("SIM-NEOSPHERE.qc.json", "qc"), ("SIM-NEOSPHERE.yaml", "mapping")]
+    assert all(i["path"].startswith("results/extracted/") for i in harmonized["inputs"] if i["role"] != "mapping")
+    estimate = json.loads((results / "provenance" / "estimates" / "pcr_by_hr" / "SIM-NEOSPHERE.tsv.json").read_text())
+    assert [i["path"] for i in estimate["inputs"]] == ["results/harmonized/SIM-NEOSPHERE.parquet"]
 
 
 def test_rerun_is_a_no_op(run_dir):

@@ -261,9 +261,11 @@ class Auditor:
                            f"the user recorded {node.recorded[:12]}): rerun the workflow")
         if record is None:
             return
-        # One job may write several files (data + QC): its inputs are shown once.
+        # One job may write several files (data + QC) from the same inputs: they are shown once. A job
+        # of several steps (study_chain) records each output's own inputs, so each step is shown.
         key = json.dumps([record.get("rule"), record.get("wildcards"), record.get("started"),
-                          sorted(o["path"] for o in record.get("outputs", []))], sort_keys=True)
+                          sorted(o["path"] for o in record.get("outputs", [])),
+                          sorted(i["path"] for i in record.get("inputs", []))], sort_keys=True)
         if key in expanded:
             node.repeat = True
             return

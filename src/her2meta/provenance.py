@@ -191,8 +191,13 @@ def write_records(
     log: Iterable[str | Path] = (),
     input_roles: Mapping[str, str] | None = None,
     config: Mapping[str, Any] | None = None,
+    inputs_by_output: Mapping[str, Mapping[str, str]] | None = None,
 ) -> list[Path]:
-    """Write one record per output file (a directory output gives one per file in it)."""
+    """Write one record per output file (a directory output gives one per file in it).
+
+    `inputs_by_output` (output path -> {input path: role}) narrows the inputs of named outputs to
+    what they were made from, for a job that runs several steps (the study chain: extracted <- raw package and mapping,
+    harmonized <- extracted, estimates <- harmonized), so the lineage keeps every step."""
     finished = _dt.datetime.now(_dt.timezone.utc)
     input_entries = _file_entries(inputs, input_roles)
     output_entries = _file_entries(outputs)
@@ -217,8 +222,12 @@ def write_records(
     if config is not None:
         base["config"] = {"sha256": config_digest(config), "subset": config_subset(config, params)}
     written = []
+    narrowed = {str(path): _file_entries(list(sources), sources) for path, sources in (inputs_by_output or {}).items()}
     for entry in output_entries:
         target = record_path(entry["path"], results_dir)
-        write_json(target, {**base, "output": entry, "zone": zone_of(entry["path"], results_dir)})
+        record = {**base, "output": entry, "zone": zone_of(entry["path"], results_dir)}
+        if entry["path"] in narrowed:
+            record["inputs"] = narrowed[entry["path"]]
+        write_json(target, record)
         written.append(target)
     return written

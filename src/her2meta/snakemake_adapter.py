@@ -75,8 +75,11 @@ def timing_line(process_start: float | None, stage_start: float, stage_end: floa
             f"provenance {end - stage_end:.3f} s, total {total:.3f} s")
 
 
-def run_job(smk: Any, stage: Callable[..., Any]) -> None:
-    """Run `stage(inputs=..., outputs=..., params=..., wildcards=..., log=...)` under logging and provenance."""
+def run_job(smk: Any, stage: Callable[..., Any], lineage: Callable[[Any, Any], dict] | None = None) -> None:
+    """Run `stage(inputs=..., outputs=..., params=..., wildcards=..., log=...)` under logging and provenance.
+
+    `lineage(inputs, outputs)`, for a job of several steps, gives each output's own inputs
+    ({output: {input: role}}) for its provenance record (provenance.write_records)."""
     stage_start = time.time()
     started = _dt.datetime.now(_dt.timezone.utc)
     log_path = Path(smk.log[0]) if len(smk.log) else None
@@ -112,5 +115,6 @@ def run_job(smk: Any, stage: Callable[..., Any]) -> None:
         log=list(smk.log),
         input_roles=input_roles(smk.input),
         config=config or None,
+        inputs_by_output=lineage(smk.input, smk.output) if lineage else None,
     )
     logger.info("%s", timing_line(process_start_time(), stage_start, stage_end, time.time()))

@@ -1,28 +1,3 @@
-# One job per study computes every analysis: interpreter start-up and imports dominate a small
-# job, so one job per (analysis, study) pair would cost far more than the statistics.
-rule estimate_study:
-    wildcard_constraints:
-        study="|".join(map(re.escape, IPD_STUDIES)) or "NO_STUDY",
-    input:
-        data=f"{RESULTS}/harmonized/{{study}}.parquet",
-    output:
-        tables=expand(f"{RESULTS}/estimates/{{analysis}}/{{{{study}}}}.tsv", analysis=ANALYSES),
-    params:
-        analyses=config["analyses"],
-        applicable=lambda wc: analyses_for_study(config, STUDY[wc.study]),
-        level=config["pooling"]["level"],
-    log:
-        f"{LOGS}/estimate_study/{{study}}.log",
-    conda:
-        "../../envs/stats.yaml"
-    threads: 1
-    resources:
-        mem_mb=1500,
-        runtime=15,
-    script:
-        "../scripts/estimate_study.py"
-
-
 # Aggregate-data studies: published figures give the same per-analysis estimate files.
 rule estimate_aggregate:
     wildcard_constraints:

@@ -1,4 +1,4 @@
-"""estimate_study: one study's estimates for every analysis (aggregate numbers only)."""
+"""Estimate step of study_chain: one study's estimates for every analysis (aggregate numbers only)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""extract_study: raw study package + mapping -> one row per subject with harmonized names.
+"""Extract step of study_chain: raw study package + mapping -> one row per subject with harmonized names.
 
 A study whose package or mapping is broken stops with a clear message (StudyDataError). Under
 `snakemake --keep-going` it instead leaves marker outputs (an empty table whose parquet

@@ -1,4 +1,4 @@
-"""harmonize_study: extracted study -> harmonized data model + QC counts.
+"""Harmonize step of study_chain: extracted study -> harmonized data model + QC counts.
 
 Under `snakemake --keep-going` a study that failed at extraction, or fails here, gets marker
 outputs: an empty table with the data model's columns (its parquet metadata says `failed`) and
