@@ -160,18 +160,25 @@ def load_record(output: Path | str, results_dir: Path | str) -> dict[str, Any] |
         return json.load(handle)
 
 
-def _file_entries(paths: Iterable[str | Path], roles: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+def _file_entries(paths: Iterable[str | Path], roles: Mapping[str, str] | None = None,
+                  known: Mapping[str, str | None] | None = None) -> list[dict[str, Any]]:
+    """Path, SHA-256 and role of each file (each file of a folder); `known` hashes are reused."""
     entries = []
     roles = roles or {}
+    known = known or {}
+
+    def digest(file: Path) -> str:
+        return known.get(str(file)) or sha256_file(file)
+
     for path in paths:
         p = Path(path)
         role = roles.get(str(path))
         extra = {"role": role} if role else {}
         if p.is_dir():
             for child in sorted(q for q in p.rglob("*") if q.is_file()):
-                entries.append({"path": str(child), "sha256": sha256_file(child), **extra})
+                entries.append({"path": str(child), "sha256": digest(child), **extra})
         elif p.is_file():
-            entries.append({"path": str(p), "sha256": sha256_file(p), **extra})
+            entries.append({"path": str(p), "sha256": digest(p), **extra})
         else:
             entries.append({"path": str(p), "sha256": None, "note": "missing when the record was written", **extra})
     return entries
@@ -222,7 +229,9 @@ def write_records(
     if config is not None:
         base["config"] = {"sha256": config_digest(config), "subset": config_subset(config, params)}
     written = []
-    narrowed = {str(path): _file_entries(list(sources), sources) for path, sources in (inputs_by_output or {}).items()}
+    # the chain's intermediate files are its own outputs, hashed above: not read again
+    known = {e["path"]: e["sha256"] for e in input_entries + output_entries}
+    narrowed = {str(path): _file_entries(list(sources), sources, known) for path, sources in (inputs_by_output or {}).items()}
     for entry in output_entries:
         target = record_path(entry["path"], results_dir)
         record = {**base, "output": entry, "zone": zone_of(entry["path"], results_dir)}
