@@ -1,4 +1,5 @@
 # Configuration, the study sheet and the input functions every stage uses.
+import functools
 import os
 import re
 import sys
@@ -45,14 +46,16 @@ def package_dir(study):
     return str(Path(config["data_root"]) / STUDY[study]["path"])
 
 
+@functools.lru_cache(maxsize=None)
 def study_package_files(study):
+    """The package is raw input, not made by any rule: listed once per run (inputs and params)."""
     folder = Path(package_dir(study))
-    return sorted(str(p) for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
+    return tuple(sorted(str(p) for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")))
 
 
 def package_files(wildcards):
     """Every file of the study package: a changed file reruns its chain."""
-    return study_package_files(wildcards.study)
+    return list(study_package_files(wildcards.study))
 
 
 def package_first_file(study):
