@@ -41,6 +41,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import emit_json, wait_quiet  # noqa: E402
 
 # The headline comparisons (HR-positive vs HR-negative pCR and EFS); the run makes everything
 # the default target asks for them (estimates, pooling, sensitivity, figures, tables, report).
@@ -133,14 +135,6 @@ def clean(workdir: Path) -> None:
     for name in ("results", "logs", ".snakemake"):
         shutil.rmtree(workdir / name, ignore_errors=True)
 
-
-def wait_quiet(max_load: float | None, timeout: float) -> None:
-    """On a shared machine: wait until the 1-minute load average is below max_load."""
-    if max_load is None:
-        return
-    deadline = time.monotonic() + timeout
-    while os.getloadavg()[0] > max_load and time.monotonic() < deadline:
-        time.sleep(5)
 
 
 def timed(cmd: list[str], log: Path) -> tuple[float, float, float]:
@@ -278,10 +272,7 @@ def main() -> None:
             str(n): {"studies_ratio": n / ns[0], "time_ratio": round(results["runs"][str(n)]["full_run_median_s"] / base, 2)}
             for n in ns}
     results["targets"] = {"dry_run_200_s": 10, "full_run_200_s": 300, "growth": "linear or better"}
-    text = json.dumps(results, indent=2)
-    print(text)
-    if args.json:
-        args.json.write_text(text + "\n")
+    emit_json(results, args.json)
     if not args.scratch:
         print(f"(scratch folder {scratch} kept for inspection; remove it when done)", file=sys.stderr)
 

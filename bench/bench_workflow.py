@@ -26,7 +26,6 @@ pip-installed.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import resource
@@ -39,6 +38,8 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import emit_json, wait_quiet  # noqa: E402
 COPY_IGNORE = shutil.ignore_patterns("results", "logs", ".snakemake", ".git", "__pycache__", ".pytest_cache",
                                      ".hypothesis", ".benchmarks", "*.egg-info", "build")
 
@@ -48,13 +49,6 @@ def copy_project(dest: Path) -> Path:
     (dest / "results").mkdir(exist_ok=True)
     return dest
 
-
-def wait_quiet(max_load: float | None, timeout: float) -> None:
-    if max_load is None:
-        return
-    deadline = time.monotonic() + timeout
-    while os.getloadavg()[0] > max_load and time.monotonic() < deadline:
-        time.sleep(5)
 
 
 def run(cmd: list[str], cwd: Path, log: Path, env: dict) -> dict:
@@ -192,10 +186,7 @@ def main() -> None:
     }
     if args.keep:
         result["scratch"] = str(scratch)
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.json:
-        args.json.write_text(text + "\n")
+    emit_json(result, args.json)
 
 
 if __name__ == "__main__":

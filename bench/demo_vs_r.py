@@ -32,6 +32,8 @@ from pathlib import Path
 import pandas as pd
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import emit_json  # noqa: E402
 COLUMNS = ["study_id", "hr_status", "pcr_ypt0is_ypn0", "efs_months", "efs_event"]
 
 
@@ -83,10 +85,7 @@ def main() -> None:
     if args.workflow_json:
         cold = json.loads(args.workflow_json.read_text())["cold_run"]["median_wall_s"]
         result.update(workflow_cold_run_median_wall_s=cold, ratio_cold_run_to_r_script=round(cold / median, 1))
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.json:
-        args.json.write_text(text + "\n")
+    emit_json(result, args.json)
 
 
 if __name__ == "__main__":
