@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import logging
-import os
 import sys
 import time
 import traceback
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .errors import Her2MetaError
+from .jobclock import process_start_time
 from .provenance import job_seed, write_records
 
 
@@ -55,31 +55,24 @@ def input_roles(inputs: Any) -> dict[str, str]:
     return roles
 
 
-def process_start_time() -> float | None:
-    """When this process started (seconds since the epoch, to 10 ms), from /proc on Linux
-    (system uptime now minus uptime at the process's start); None elsewhere."""
-    try:
-        ticks = int(Path(f"/proc/{os.getpid()}/stat").read_text().rsplit(")", 1)[1].split()[19])
-        uptime = float(Path("/proc/uptime").read_text().split()[0])
-        return time.time() - (uptime - ticks / os.sysconf("SC_CLK_TCK"))
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-def timing_line(process_start: float | None, stage_start: float, stage_end: float, end: float) -> str:
+def timing_line(process_start: float | None, stage_start: float, stage_end: float, end: float,
+                warm: bool = False) -> str:
     """The job's timing, one log line that bench/bench_jobs.py reads: start-up (interpreter and
     imports, before the stage runs), the stage's own work, provenance records, and the total."""
     startup = stage_start - process_start if process_start is not None else float("nan")
     total = end - process_start if process_start is not None else float("nan")
     return (f"job timing: startup {startup:.3f} s, stage {stage_end - stage_start:.3f} s, "
-            f"provenance {end - stage_end:.3f} s, total {total:.3f} s")
+            f"provenance {end - stage_end:.3f} s, total {total:.3f} s" + (" (warm worker)" if warm else ""))
 
 
-def run_job(smk: Any, stage: Callable[..., Any], lineage: Callable[[Any, Any], dict] | None = None) -> None:
+def run_job(smk: Any, stage: Callable[..., Any], lineage: Callable[[Any, Any], dict] | None = None,
+            warm: bool = False, process_start: float | None = None) -> None:
     """Run `stage(inputs=..., outputs=..., params=..., wildcards=..., log=...)` under logging and provenance.
 
     `lineage(inputs, outputs)`, for a job of several steps, gives each output's own inputs
-    ({output: {input: role}}) for its provenance record (provenance.write_records)."""
+    ({output: {input: role}}) for its provenance record (provenance.write_records).
+    `warm`: this is a warm worker's child (her2meta.warm), and `process_start` is when the job's
+    own process started: the job's start-up is timed from there."""
     stage_start = time.time()
     started = _dt.datetime.now(_dt.timezone.utc)
     log_path = Path(smk.log[0]) if len(smk.log) else None
@@ -117,4 +110,5 @@ def run_job(smk: Any, stage: Callable[..., Any], lineage: Callable[[Any, Any], d
         config=config or None,
         inputs_by_output=lineage(smk.input, smk.output) if lineage else None,
     )
-    logger.info("%s", timing_line(process_start_time(), stage_start, stage_end, time.time()))
+    started_at = process_start if warm else process_start_time()
+    logger.info("%s", timing_line(started_at, stage_start, stage_end, time.time(), warm))
