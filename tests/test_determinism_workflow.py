@@ -3,6 +3,8 @@ release manifests, the release check and the RO-Crate work on a real run.
 
 Two 3-study runs (one study of each sponsor shape) run side by side in separate folders, each
 with its own copy of the raw packages (so a test may change one without touching the other).
+The first runs its jobs in the warm worker (the default, her2meta.warm), the second each job in
+its own process: the results must not depend on which.
 """
 
 from __future__ import annotations
@@ -49,12 +51,24 @@ def runs(tmp_path_factory):
     works = [tmp_path_factory.mktemp("run_a"), tmp_path_factory.mktemp("run_b")]
     for work in works:
         _prepare(work)
-    processes = [subprocess.Popen(_snakemake(work, "--cores", "1"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-                 for work in works]
+    modes = [(), ("--config", "warm_worker=False")]
+    processes = [subprocess.Popen(_snakemake(work, "--cores", "1", *mode), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  text=True) for work, mode in zip(works, modes)]
     for process in processes:
         out, err = process.communicate(timeout=900)
         assert process.returncode == 0, err[-4000:]
     return works
+
+
+def test_the_first_run_used_the_warm_worker_and_the_second_did_not(runs):
+    def timing_lines(work: Path) -> list[str]:
+        return [line for log in sorted((work / "logs").rglob("*.log"))
+                for line in log.read_text().splitlines() if "job timing" in line]
+
+    warm, cold = timing_lines(runs[0]), timing_lines(runs[1])
+    assert len(warm) == len(cold) > 10
+    assert all(line.endswith("(warm worker)") for line in warm)
+    assert not any("warm worker" in line for line in cold)
 
 
 def test_two_runs_give_byte_identical_results(runs):

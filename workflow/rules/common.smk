@@ -14,6 +14,7 @@ from her2meta.config import (  # noqa: E402
     read_study_sheet,
     validate_config,
 )
+from her2meta import warm  # noqa: E402
 from her2meta.errors import KEEP_GOING_ENV  # noqa: E402
 
 _validated = validate_config(config, file=(workflow.configfiles or ["config"])[0])
@@ -24,8 +25,38 @@ config.update(_validated)
 # settings do not exist yet while this file is parsed) and inherited by every job process; not through
 # config or params, whose change would rerun jobs. Under it a study that fails leaves marker outputs
 # instead of stopping the run (HER2META_KEEP_GOING; her2meta.errors.keep_going).
+#
+# A local run also starts the warm worker (her2meta.warm; `warm_worker` in the config): jobs then
+# run in children of one process that has imported the libraries once. It is stopped when the run
+# ends, however it ends. Every job whose Python could differ from Snakemake's (conda, containers)
+# or that runs elsewhere (cluster, cloud) runs in its own process.
+_warm_worker = []
+
+
+def start_warm_worker():
+    from snakemake.settings.types import DeploymentMethod
+
+    isolated = {DeploymentMethod.CONDA, DeploymentMethod.APPTAINER} & set(workflow.deployment_settings.deployment_method)
+    if config["warm_worker"] and workflow.local_exec and not isolated:
+        _warm_worker.append(warm.start())
+
+
+def stop_warm_worker():
+    while _warm_worker:
+        warm.stop(_warm_worker.pop())
+
+
 onstart:
     os.environ.update({KEEP_GOING_ENV: "1" if workflow.execution_settings.keep_going else "0"})
+    start_warm_worker()
+
+
+onsuccess:
+    stop_warm_worker()
+
+
+onerror:
+    stop_warm_worker()
 
 
 RESULTS = "results"

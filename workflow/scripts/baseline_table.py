@@ -1,6 +1,5 @@
 # Thin adapter: the logic is her2meta.stages.baseline.run (tested without Snakemake).
 import _src_path  # noqa: F401  (makes src/ importable in any environment)
-from her2meta.snakemake_adapter import run_job
-from her2meta.stages.baseline import run
+from her2meta.warm import dispatch
 
-run_job(snakemake, run)  # noqa: F821 (snakemake is injected by the script directive)
+dispatch(snakemake, "her2meta.stages.baseline")  # noqa: F821 (snakemake is injected by the script directive)

@@ -1,6 +1,5 @@
 # Thin adapter: the logic is her2meta.stages.manifest.run_ro_crate (tested without Snakemake).
 import _src_path  # noqa: F401  (makes src/ importable in any environment)
-from her2meta.snakemake_adapter import run_job
-from her2meta.stages.manifest import run_ro_crate
+from her2meta.warm import dispatch
 
-run_job(snakemake, run_ro_crate)  # noqa: F821 (snakemake is injected by the script directive)
+dispatch(snakemake, "her2meta.stages.manifest", "run_ro_crate")  # noqa: F821 (snakemake is injected by the script directive)
