@@ -84,6 +84,25 @@ def finish(process: subprocess.Popen) -> tuple[int, str, str]:
     return process.returncode, out, err
 
 
+@pytest.mark.parametrize("enabled, local, deployment, platform, expected", [
+    (True, True, (), "linux", True),
+    (True, True, ("env-modules",), "linux", True),
+    (False, True, (), "linux", False),  # warm_worker: false
+    (True, False, (), "linux", False),  # Slurm, Kubernetes, ...: jobs run elsewhere
+    (True, True, ("conda",), "linux", False),  # each rule has its own Python
+    (True, True, ("apptainer",), "linux", False),
+    (True, True, (), "darwin", False),
+])
+def test_which_runs_start_a_worker(enabled, local, deployment, platform, expected):
+    assert warm.wanted(enabled, local, deployment, platform) is expected
+
+
+def test_snakemake_deployment_methods_print_as_the_names_wanted_checks():
+    from snakemake.settings.types import DeploymentMethod
+
+    assert {str(method) for method in DeploymentMethod} >= {"conda", "apptainer"}
+
+
 def test_a_job_runs_in_a_child_of_the_worker_with_its_own_directory_environment_and_streams(worker, tmp_path):
     process = job(tmp_path)
     status, out, err = finish(process)

@@ -37,7 +37,7 @@ import tempfile
 import time
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 SOCKET_ENV = "HER2META_WARM_SOCKET"
 # The numerical libraries read these once, when imported: a job whose values differ from the
@@ -67,6 +67,15 @@ def _thread_env(environ: Any) -> dict[str, str | None]:
 
 # ---------------------------------------------------------------------------------------------
 # Starting and stopping (called from the workflow's onstart / onsuccess / onerror)
+
+def wanted(enabled: bool, local: bool, deployment: Iterable[object] = (), platform: str = sys.platform) -> bool:
+    """Whether a run should start a worker: asked for (`warm_worker`), jobs run on this machine,
+    every rule runs on Snakemake's own Python (no conda, no container; `deployment` holds
+    Snakemake's deployment methods, which print as `conda`, `apptainer`, `env-modules`), and
+    the system is Linux."""
+    isolated = {str(method) for method in deployment} & {"conda", "apptainer"}
+    return bool(enabled and local and not isolated and platform.startswith("linux"))
+
 
 class Worker:
     """A running worker: its process and the private folder that holds its socket."""

@@ -34,10 +34,7 @@ _warm_worker = []
 
 
 def start_warm_worker():
-    from snakemake.settings.types import DeploymentMethod
-
-    isolated = {DeploymentMethod.CONDA, DeploymentMethod.APPTAINER} & set(workflow.deployment_settings.deployment_method)
-    if config["warm_worker"] and workflow.local_exec and not isolated:
+    if warm.wanted(config["warm_worker"], workflow.local_exec, workflow.deployment_settings.deployment_method):
         _warm_worker.append(warm.start())
 
 
