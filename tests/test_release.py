@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import random
 import struct
 import subprocess
 import zlib
@@ -134,6 +135,23 @@ def test_identifier_matching_is_whole_token_case_insensitive_and_skips_short_num
     assert index.find("SIM-00123 XSIM-0012 SIM-0012X") == []
     assert index.find("p = 0.123456; 1.23456e-5; 123456.5") == []
     assert [i for i, _ in index.find("id 123456 here")] == ["123456"]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_identifier_search_finds_what_walking_every_run_finds(seed):
+    """`find` visits only the places where an identifier's first run stands; on random text made
+    of identifier pieces, numbers, decimals and separators it must agree with the plain walk
+    over every run, hit for hit and offset for offset."""
+    rng = random.Random(seed)
+    sites = [str(rng.randint(100000, 999999)) for _ in range(rng.choice([3, 40]))]  # 40: more than the alternation takes
+    identifiers = [f"SIM-{rng.choice(['NEO', 'ALT', 'Hermet'])}-{rng.randint(0, 99):04d}" for _ in range(30)] \
+        + [f"{rng.choice(sites)}-{rng.randint(0, 999):03d}" for _ in range(30)] + sites[:3] + ["7", "AB"]
+    index = IdentifierIndex(identifiers)
+    pieces = identifiers + sites + ["sim", "neo", "0.", ".5", ",", "-", " ", "x", "SIMNEO", "\n", "é", "İ", "K"]
+    for _ in range(20):
+        text = "".join(rng.choice(pieces) + rng.choice(["", " ", "-", ".", ",", "_", "x"]) for _ in range(rng.randint(0, 60)))
+        assert index.find(text) == index._find_walking_every_run(text.lower()), text
+    assert index.find("nothing to see") == []
 
 
 def test_manifest_lists_release_files_with_hashes_a_reviewer_can_verify(tmp_path):
