@@ -44,9 +44,14 @@ SOCKET_ENV = "HER2META_WARM_SOCKET"
 # worker's would compute with other thread counts, so it runs in its own process instead.
 THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "GOTO_NUM_THREADS",
               "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
-# Imported by the worker before it serves; a module that is not installed is skipped.
-PRELOAD = ("numpy", "pandas", "pyarrow.parquet", "scipy.special", "scipy.optimize", "matplotlib",
-           "pyreadstat", "jinja2", "her2meta.snakemake_adapter")
+# Imported by the worker before it serves; a module that is not installed is skipped. Besides the
+# libraries and the stage modules (imported too): what unpickling a job's `snakemake` object
+# imports, and what the stages import lazily (found by listing each job child's new modules).
+PRELOAD = ("numpy", "pandas", "pyarrow.parquet", "pyarrow.dataset", "pyarrow.pandas_compat", "scipy.special",
+           "scipy.optimize", "matplotlib", "pyreadstat", "narwhals", "jinja2", "jsonschema", "logging.handlers",
+           "email.parser", "snakemake.io", "snakemake.iocontainers", "snakemake.logging", "snakemake.shell",
+           "snakemake.utils", "her2meta.snakemake_adapter", "her2meta.survstats", "her2meta.survival",
+           "her2meta.onestage")
 READY_TIMEOUT_S = 60.0
 IDLE_TIMEOUT_S = 600.0
 _HEADER = struct.Struct("!Q")
@@ -227,6 +232,12 @@ def serve(path: str, parent: int | None = None, idle_timeout: float = IDLE_TIMEO
         except ImportError:
             pass
     _import_stage_modules()
+    try:
+        from PIL import Image
+
+        Image.preinit()  # the image plugins Pillow would otherwise load in every job that saves a PNG
+    except ImportError:
+        pass
     identity = _identity(_thread_env(os.environ))
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path + ".tmp")
