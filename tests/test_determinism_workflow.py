@@ -61,14 +61,16 @@ def runs(tmp_path_factory):
 
 
 def test_the_first_run_used_the_warm_worker_and_the_second_did_not(runs):
-    def timing_lines(work: Path) -> list[str]:
-        return [line for log in sorted((work / "logs").rglob("*.log"))
-                for line in log.read_text().splitlines() if "job timing" in line]
+    def timing_lines(work: Path) -> dict[str, str]:
+        return {log.relative_to(work / "logs").as_posix(): line for log in sorted((work / "logs").rglob("*.log"))
+                for line in log.read_text().splitlines() if "job timing" in line}
 
     warm, cold = timing_lines(runs[0]), timing_lines(runs[1])
-    assert len(warm) == len(cold) > 10
-    assert all(line.endswith("(warm worker)") for line in warm)
-    assert not any("warm worker" in line for line in cold)
+    assert warm.keys() == cold.keys() and len(warm) > 10
+    # The worker starts with the run; jobs that start before it serves run in their own processes.
+    ran_warm = [log for log, line in warm.items() if line.endswith("(warm worker)")]
+    assert len(ran_warm) >= len(warm) // 2 and "check_release/release.log" in ran_warm
+    assert not any("warm worker" in line for line in cold.values())
 
 
 def test_two_runs_give_byte_identical_results(runs):

@@ -35,7 +35,7 @@ _warm_worker = []
 
 def start_warm_worker():
     if warm.wanted(config["warm_worker"], workflow.local_exec, workflow.deployment_settings.deployment_method):
-        _warm_worker.append(warm.start())
+        _warm_worker.append(warm.start(wait=False))
 
 
 def stop_warm_worker():
