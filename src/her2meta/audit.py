@@ -376,13 +376,19 @@ def render_text(result: AuditResult) -> str:
 
 # -- the report's provenance appendix -------------------------------------------------------------
 
-def lineage_summary(path: Path | str, results_dir: Path | str | None = None) -> dict[str, Any]:
+def lineage_summary(path: Path | str, results_dir: Path | str | None = None,
+                    auditors: dict[Path, Auditor] | None = None) -> dict[str, Any]:
     """What the report's provenance appendix shows for one table or figure: the rule that made it,
     the studies behind it and every raw file and mapping (with SHA-256) in its lineage.
 
-    Deterministic (no times, no hosts), so a report that includes it stays byte-identical."""
+    `auditors` (results folder -> Auditor) lets calls for many files share the records and file
+    hashes they have read. Deterministic (no times, no hosts), so a report that includes it stays
+    byte-identical."""
     results = Path(results_dir) if results_dir is not None else find_results_dir(path)
-    auditor = Auditor(results, records_only=True)
+    auditors = {} if auditors is None else auditors
+    if results not in auditors:
+        auditors[results] = Auditor(results, records_only=True)
+    auditor = auditors[results]
     root = auditor.lineage(path)
     files: dict[tuple[str, str], dict[str, Any]] = {}
 
@@ -413,8 +419,9 @@ def report_appendix(paths: list[Path | str], results_dir: Path | str | None = No
 
     Deterministic: no times or hosts, so the report stays byte-identical across runs."""
     items, files = [], {}
+    auditors: dict[Path, Auditor] = {}
     for path in paths:
-        summary = lineage_summary(path, results_dir)
+        summary = lineage_summary(path, results_dir, auditors)
         items.append({"path": summary["path"], "rule": summary["rule"], "studies": summary["studies"]})
         for entry in summary["files"]:
             files.setdefault((entry["study"], entry["role"], entry["path"], entry["sha256"] or ""), entry)
