@@ -152,6 +152,45 @@ def record_path(output: Path | str, results_dir: Path | str) -> Path:
     return results_dir / "provenance" / (str(relative) + ".json")
 
 
+#: A rule declares each output's record as the output `provenance_<name>` (her2meta's Snakefile:
+#: `with_records`), so a run with a storage plugin stores the records with the results.
+DECLARED_RECORD_PREFIX = "provenance_"
+
+
+def record_pattern(output: str, results_dir: str) -> str:
+    """The record of an output given as a path pattern (wildcards allowed), as text:
+    results/pooled/{analysis}.tsv -> results/provenance/pooled/{analysis}.tsv.json."""
+    prefix = results_dir.rstrip("/") + "/"
+    relative = output[len(prefix):] if output.startswith(prefix) else Path(output).name
+    return f"{prefix}provenance/{relative}.json"
+
+
+def declared_records(outputs: Any) -> dict[str, str]:
+    """Output path -> the record path the rule declared for it (named outputs `x` and
+    `provenance_x`, single paths or lists in the same order); outputs without one are absent."""
+    named = dict(outputs.items()) if hasattr(outputs, "items") else {}
+    pairs: dict[str, str] = {}
+    for name, value in named.items():
+        record = named.get(DECLARED_RECORD_PREFIX + name)
+        if name.startswith(DECLARED_RECORD_PREFIX) or record is None:
+            continue
+        values = [value] if isinstance(value, (str, Path)) else list(value)
+        records = [record] if isinstance(record, (str, Path)) else list(record)
+        pairs.update({str(v): str(r) for v, r in zip(values, records)})
+    return pairs
+
+
+def results_dir_of(output: str, record: str) -> Path | None:
+    """The results folder an output and its declared record share (the record is
+    <results>/provenance/<output relative to results>.json), wherever a storage plugin put them."""
+    out, rec = Path(output), Path(record)
+    for depth in range(len(out.parts) - 1, 0, -1):
+        base = Path(*out.parts[:depth])
+        if rec == base / "provenance" / (out.relative_to(base).as_posix() + ".json"):
+            return base
+    return None
+
+
 def load_record(output: Path | str, results_dir: Path | str) -> dict[str, Any] | None:
     path = record_path(output, results_dir)
     if not path.is_file():
@@ -199,12 +238,15 @@ def write_records(
     input_roles: Mapping[str, str] | None = None,
     config: Mapping[str, Any] | None = None,
     inputs_by_output: Mapping[str, Mapping[str, str]] | None = None,
+    record_paths: Mapping[str, str] | None = None,
 ) -> list[Path]:
     """Write one record per output file (a directory output gives one per file in it).
 
     `inputs_by_output` (output path -> {input path: role}) narrows the inputs of named outputs to
     what they were made from, for a job that runs several steps (the study chain: extracted <- raw package and mapping,
-    harmonized <- extracted, estimates <- harmonized), so the lineage keeps every step."""
+    harmonized <- extracted, estimates <- harmonized), so the lineage keeps every step.
+    `record_paths` (output path -> record path) are the records the rule declared (declared_records);
+    an output without one gets record_path(output, results_dir)."""
     finished = _dt.datetime.now(_dt.timezone.utc)
     input_entries = _file_entries(inputs, input_roles)
     output_entries = _file_entries(outputs)
@@ -233,7 +275,8 @@ def write_records(
     known = {e["path"]: e["sha256"] for e in input_entries + output_entries}
     narrowed = {str(path): _file_entries(list(sources), sources, known) for path, sources in (inputs_by_output or {}).items()}
     for entry in output_entries:
-        target = record_path(entry["path"], results_dir)
+        declared = (record_paths or {}).get(entry["path"])
+        target = Path(declared) if declared else record_path(entry["path"], results_dir)
         record = {**base, "output": entry, "zone": zone_of(entry["path"], results_dir)}
         if entry["path"] in narrowed:
             record["inputs"] = narrowed[entry["path"]]

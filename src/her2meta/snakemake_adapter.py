@@ -23,7 +23,7 @@ from typing import Any, Callable
 
 from .errors import Her2MetaError
 from .jobclock import process_start_time
-from .provenance import job_seed, write_records
+from .provenance import declared_records, job_seed, results_dir_of, write_records
 
 
 def _jsonable(value: Any) -> Any:
@@ -95,13 +95,19 @@ def run_job(smk: Any, stage: Callable[..., Any], lineage: Callable[[Any, Any], d
         logger.error("unexpected failure in rule %s %s:\n%s", smk.rule, wildcards, traceback.format_exc())
         sys.exit(1)
     stage_end = time.time()
+    # Records the rule declared as outputs go where Snakemake expects them (with a storage plugin,
+    # its local copy of the results folder); they are not outputs to record themselves.
+    records = declared_records(smk.output)
+    results_dir = next((base for out, rec in records.items() if (base := results_dir_of(out, rec)) is not None),
+                       results_root(smk.output[0]))
     write_records(
         rule=smk.rule,
         wildcards=wildcards,
         inputs=list(smk.input),
-        outputs=list(smk.output),
+        outputs=[path for path in smk.output if str(path) not in set(records.values())],
         params=params,
-        results_dir=results_root(smk.output[0]),
+        results_dir=results_dir,
+        record_paths=records,
         project_root=Path(smk.scriptdir).resolve().parents[1],
         started=started,
         seed=seed,

@@ -15,6 +15,8 @@ from her2meta.config import (  # noqa: E402
     validate_config,
 )
 from her2meta import warm  # noqa: E402
+from her2meta.provenance import DECLARED_RECORD_PREFIX, record_pattern  # noqa: E402
+from snakemake.io import is_flagged  # noqa: E402
 from her2meta.errors import KEEP_GOING_ENV  # noqa: E402
 
 _validated = validate_config(config, file=(workflow.configfiles or ["config"])[0])
@@ -68,6 +70,20 @@ ANALYSES = list(config["analyses"])
 wildcard_constraints:
     study="|".join(map(re.escape, STUDY)) or "NO_STUDY",
     analysis="|".join(ANALYSES),
+
+
+def with_records(**outputs):
+    """A rule's named outputs and, as `provenance_<name>`, the provenance record of each (a folder
+    output's files are recorded but not declared). Declared, the records travel with the results:
+    a run with a storage plugin stores them, and Snakemake removes them with their outputs."""
+    declared = dict(outputs)
+    for name, value in outputs.items():
+        if is_flagged(value, "directory"):
+            continue
+        paths = value if isinstance(value, list) else [value]
+        records = [record_pattern(str(path), RESULTS) for path in paths]
+        declared[DECLARED_RECORD_PREFIX + name] = records if isinstance(value, list) else records[0]
+    return declared
 
 
 def package_dir(study):

@@ -5,7 +5,9 @@ rule estimate_aggregate:
     input:
         table=lambda wc: package_dir(wc.study),
     output:
-        tables=expand(f"{RESULTS}/estimates/{{analysis}}/{{{{study}}}}.tsv", analysis=ANALYSES),
+        **with_records(
+            tables=expand(f"{RESULTS}/estimates/{{analysis}}/{{{{study}}}}.tsv", analysis=ANALYSES),
+        ),
     params:
         analyses=config["analyses"],
         applicable=lambda wc: analyses_for_study(config, STUDY[wc.study]),

@@ -2,7 +2,9 @@ rule onestage_analysis:
     input:
         data=lambda wc: expand(f"{RESULTS}/harmonized/{{study}}.parquet", study=ipd_studies_for(wc.analysis)),
     output:
-        json=f"{RESULTS}/onestage/{{analysis}}.json",
+        **with_records(
+            json=f"{RESULTS}/onestage/{{analysis}}.json",
+        ),
     params:
         analysis=lambda wc: config["analyses"][wc.analysis],
     log:

@@ -4,20 +4,22 @@ rule pool_analysis:
     input:
         estimates=study_estimates,
     output:
-        table=report(
-            f"{RESULTS}/pooled/{{analysis}}.tsv",
-            caption="../report/pooled.rst",
-            category="Pooled estimates",
-            labels={"analysis": "{analysis}"},
+        **with_records(
+            table=report(
+                f"{RESULTS}/pooled/{{analysis}}.tsv",
+                caption="../report/pooled.rst",
+                category="Pooled estimates",
+                labels={"analysis": "{analysis}"},
+            ),
+            json=f"{RESULTS}/pooled/{{analysis}}.json",
+            forest=report(
+                f"{RESULTS}/figures/{{analysis}}/forest.svg",
+                caption="../report/forest.rst",
+                category="Forest plots",
+                labels={"analysis": "{analysis}"},
+            ),
+            forest_png=f"{RESULTS}/figures/{{analysis}}/forest.png",
         ),
-        json=f"{RESULTS}/pooled/{{analysis}}.json",
-        forest=report(
-            f"{RESULTS}/figures/{{analysis}}/forest.svg",
-            caption="../report/forest.rst",
-            category="Forest plots",
-            labels={"analysis": "{analysis}"},
-        ),
-        forest_png=f"{RESULTS}/figures/{{analysis}}/forest.png",
     params:
         analysis=lambda wc: config["analyses"][wc.analysis],
         pooling=config["pooling"],

@@ -41,7 +41,9 @@ rule write_run_manifest:
         mappings=[STUDY[s]["mapping"] for s in IPD_STUDIES],
         configfiles=workflow.configfiles,
     output:
-        manifest=PROVENANCE_RUN_MANIFEST,
+        **with_records(
+            manifest=PROVENANCE_RUN_MANIFEST,
+        ),
     params:
         config=config,
         studies=STUDY_ROWS,
@@ -65,8 +67,10 @@ rule check_release:
         run_manifest=PROVENANCE_RUN_MANIFEST,
         harmonized=expand(f"{RESULTS}/harmonized/{{study}}.parquet", study=IPD_STUDIES),
     output:
-        manifest=PROVENANCE_RELEASE_MANIFEST,
-        sha256=PROVENANCE_RELEASE_SHA256,
+        **with_records(
+            manifest=PROVENANCE_RELEASE_MANIFEST,
+            sha256=PROVENANCE_RELEASE_SHA256,
+        ),
     params:
         min_cell_count=config.get("release", {}).get("min_cell_count", 5),
         strict=config.get("release", {}).get("strict", True),
@@ -88,8 +92,10 @@ rule write_ro_crate:
         run_manifest=PROVENANCE_RUN_MANIFEST,
         release_manifest=PROVENANCE_RELEASE_MANIFEST,
     output:
-        crate=PROVENANCE_RO_CRATE,
-        workflow=directory(f"{RESULTS}/pipeline_info/workflow"),
+        **with_records(
+            crate=PROVENANCE_RO_CRATE,
+            workflow=directory(f"{RESULTS}/pipeline_info/workflow"),
+        ),
     params:
         workflow=PROVENANCE_WORKFLOW,
         title=config.get("report", {}).get("title", "her2meta run"),

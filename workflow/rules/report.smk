@@ -5,15 +5,17 @@ rule plot_km:
     input:
         data=lambda wc: expand(f"{RESULTS}/harmonized/{{study}}.parquet", study=ipd_studies_for(wc.analysis)),
     output:
-        svg=report(
-            f"{RESULTS}/figures/{{analysis}}/km.svg",
-            caption="../report/km.rst",
-            category="Kaplan-Meier curves",
-            labels={"analysis": "{analysis}"},
+        **with_records(
+            svg=report(
+                f"{RESULTS}/figures/{{analysis}}/km.svg",
+                caption="../report/km.rst",
+                category="Kaplan-Meier curves",
+                labels={"analysis": "{analysis}"},
+            ),
+            png=f"{RESULTS}/figures/{{analysis}}/km.png",
+            by_study_svg=f"{RESULTS}/figures/{{analysis}}/km_by_study.svg",
+            by_study_png=f"{RESULTS}/figures/{{analysis}}/km_by_study.png",
         ),
-        png=f"{RESULTS}/figures/{{analysis}}/km.png",
-        by_study_svg=f"{RESULTS}/figures/{{analysis}}/km_by_study.svg",
-        by_study_png=f"{RESULTS}/figures/{{analysis}}/km_by_study.png",
     params:
         analysis=lambda wc: config["analyses"][wc.analysis],
         labels={s: STUDY[s]["label"] for s in STUDY},
@@ -47,7 +49,9 @@ rule render_report:
         flow=f"{RESULTS}/tables/flow.json",
         flow_svg=f"{RESULTS}/figures/flow.svg",
     output:
-        html=f"{RESULTS}/report/index.html",
+        **with_records(
+            html=f"{RESULTS}/report/index.html",
+        ),
     params:
         studies=STUDY_ROWS,
         config=config,

@@ -19,19 +19,21 @@ rule sensitivity_analysis:
         pooled=f"{RESULTS}/pooled/{{analysis}}.json",
         onestage=lambda wc: [f"{RESULTS}/onestage/{wc.analysis}.json"] if wc.analysis in ONESTAGE_ANALYSES else [],
     output:
-        variants=expand(
-            f"{RESULTS}/sensitivity/{{{{analysis}}}}/{{kind}}.tsv", kind=FROM_ESTIMATES_KINDS + FROM_IPD_KINDS
+        **with_records(
+            variants=expand(
+                f"{RESULTS}/sensitivity/{{{{analysis}}}}/{{kind}}.tsv", kind=FROM_ESTIMATES_KINDS + FROM_IPD_KINDS
+            ),
+            influence=f"{RESULTS}/sensitivity/{{analysis}}/influence.tsv",
+            funnel=f"{RESULTS}/figures/{{analysis}}/funnel.svg",
+            funnel_png=f"{RESULTS}/figures/{{analysis}}/funnel.png",
+            table=report(
+                f"{RESULTS}/sensitivity/{{analysis}}/robustness.tsv",
+                caption="../report/robustness.rst",
+                category="Robustness",
+                labels={"analysis": "{analysis}"},
+            ),
+            json=f"{RESULTS}/sensitivity/{{analysis}}/robustness.json",
         ),
-        influence=f"{RESULTS}/sensitivity/{{analysis}}/influence.tsv",
-        funnel=f"{RESULTS}/figures/{{analysis}}/funnel.svg",
-        funnel_png=f"{RESULTS}/figures/{{analysis}}/funnel.png",
-        table=report(
-            f"{RESULTS}/sensitivity/{{analysis}}/robustness.tsv",
-            caption="../report/robustness.rst",
-            category="Robustness",
-            labels={"analysis": "{analysis}"},
-        ),
-        json=f"{RESULTS}/sensitivity/{{analysis}}/robustness.json",
     params:
         analysis=lambda wc: config["analyses"][wc.analysis],
         kinds=FROM_ESTIMATES_KINDS + FROM_IPD_KINDS,

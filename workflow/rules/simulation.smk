@@ -41,8 +41,10 @@ rule simulate_chunk:
         scenario="|".join(map(re.escape, SIMULATION_TAUS)),
         chunk=r"\d+",
     output:
-        rows=f"{SIMULATION_DIR}/chunks/{{scenario}}/chunk{{chunk}}.csv",
-        info=f"{SIMULATION_DIR}/chunks/{{scenario}}/chunk{{chunk}}.json",
+        **with_records(
+            rows=f"{SIMULATION_DIR}/chunks/{{scenario}}/chunk{{chunk}}.csv",
+            info=f"{SIMULATION_DIR}/chunks/{{scenario}}/chunk{{chunk}}.json",
+        ),
     params:
         # only what the chunk's numbers depend on: more replicates or another tau reruns no finished
         # chunk (but a last chunk that grows); another chunk_size reruns them all
@@ -75,9 +77,11 @@ rule summarise_simulation:
         rows=SIMULATION_CHUNK_FILES["csv"],
         info=SIMULATION_CHUNK_FILES["json"],
     output:
-        markdown=f"{SIMULATION_DIR}/simulation_check.md",
-        json=f"{SIMULATION_DIR}/simulation_check.json",
-        replicates=f"{SIMULATION_DIR}/replicates.csv",
+        **with_records(
+            markdown=f"{SIMULATION_DIR}/simulation_check.md",
+            json=f"{SIMULATION_DIR}/simulation_check.json",
+            replicates=f"{SIMULATION_DIR}/replicates.csv",
+        ),
     params:
         simulation=SIMULATION,
     log:

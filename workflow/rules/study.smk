@@ -10,11 +10,13 @@ rule study_chain:
         mapping=lambda wc: STUDY[wc.study]["mapping"],
         package=package_files,
     output:
-        extracted=f"{RESULTS}/extracted/{{study}}.parquet",
-        extracted_qc=f"{RESULTS}/extracted/{{study}}.qc.json",
-        harmonized=f"{RESULTS}/harmonized/{{study}}.parquet",
-        harmonized_qc=f"{RESULTS}/harmonized/{{study}}.qc.json",
-        tables=expand(f"{RESULTS}/estimates/{{analysis}}/{{{{study}}}}.tsv", analysis=ANALYSES),
+        **with_records(
+            extracted=f"{RESULTS}/extracted/{{study}}.parquet",
+            extracted_qc=f"{RESULTS}/extracted/{{study}}.qc.json",
+            harmonized=f"{RESULTS}/harmonized/{{study}}.parquet",
+            harmonized_qc=f"{RESULTS}/harmonized/{{study}}.qc.json",
+            tables=expand(f"{RESULTS}/estimates/{{analysis}}/{{{{study}}}}.tsv", analysis=ANALYSES),
+        ),
     params:
         package_dir=lambda wc: package_dir(wc.study),
         # With a storage plugin the package files are copied elsewhere (same layout): the stage finds

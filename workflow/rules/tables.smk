@@ -18,7 +18,9 @@ rule check_integrity:
     input:
         data=expand(f"{RESULTS}/harmonized/{{study}}.parquet", study=IPD_STUDIES),
     output:
-        tsv=f"{RESULTS}/tables/integrity.tsv",
+        **with_records(
+            tsv=f"{RESULTS}/tables/integrity.tsv",
+        ),
     params:
         studies=STUDY_ROWS,
         integrity=config.get("integrity", {}),
@@ -39,7 +41,9 @@ rule baseline_table:
     input:
         data=expand(f"{RESULTS}/harmonized/{{study}}.parquet", study=IPD_STUDIES),
     output:
-        tsv=f"{RESULTS}/tables/baseline.tsv",
+        **with_records(
+            tsv=f"{RESULTS}/tables/baseline.tsv",
+        ),
     params:
         order=IPD_STUDIES,
         min_cell_count=TABLES_MIN_CELL_COUNT,
@@ -63,9 +67,11 @@ rule draw_flow:
             [f"{RESULTS}/pooled/{TABLES_PRIMARY_ANALYSIS}.json"] if TABLES_PRIMARY_ANALYSIS in ANALYSES else []
         ),
     output:
-        json=f"{RESULTS}/tables/flow.json",
-        svg=f"{RESULTS}/figures/flow.svg",
-        png=f"{RESULTS}/figures/flow.png",
+        **with_records(
+            json=f"{RESULTS}/tables/flow.json",
+            svg=f"{RESULTS}/figures/flow.svg",
+            png=f"{RESULTS}/figures/flow.png",
+        ),
     params:
         studies=STUDY_ROWS,
         min_cell_count=TABLES_MIN_CELL_COUNT,
