@@ -73,6 +73,33 @@ def test_the_first_run_used_the_warm_worker_and_the_second_did_not(runs):
     assert not any("warm worker" in line for line in cold.values())
 
 
+def _declared_inputs(work: Path, rule: str) -> set[str]:
+    """A job's declared inputs, as a dry run with the job forced lists them."""
+    dry = subprocess.run(_snakemake(work, "-n", "--forcerun", rule, "--until", rule), capture_output=True, text=True, timeout=300)
+    assert dry.returncode == 0, dry.stderr[-3000:]
+    lines = (dry.stdout + dry.stderr).splitlines()
+    start = next(i for i, line in enumerate(lines) if line.split(":")[0].split() in (["rule", rule], ["localrule", rule]))
+    line = next(line for line in lines[start:] if line.strip().startswith("input:"))
+    return set(line.split("input:", 1)[1].strip().split(", "))
+
+
+def test_jobs_declare_the_records_and_released_files_they_read(runs):
+    """With a storage plugin a job has only its declared inputs. The report's provenance appendix
+    walks the records of every job before it, and the release check scans the whole release zone:
+    both must declare them (provenance.smk: run_rules), or they miss files a rule adds later."""
+    work = runs[0]
+    files = {p.relative_to(work).as_posix() for p in (work / "results").rglob("*") if p.is_file()}
+    records = {f for f in files if f.startswith("results/provenance/")}
+    own = {"results/report/index.html", "results/pipeline_info/run_manifest.json",
+           "results/pipeline_info/release_manifest.json", "results/pipeline_info/release_manifest.sha256"}
+    own |= {f"results/provenance/{f.removeprefix('results/')}.json" for f in own}
+    report_inputs = _declared_inputs(work, "render_report")
+    assert records - own <= report_inputs
+    secure = tuple(f"results/{d}/" for d in ("extracted", "harmonized", "estimates"))
+    released = {f for f in files if not f.startswith(secure)} - {f for f in own if "release_manifest" in f}
+    assert released <= _declared_inputs(work, "check_release")
+
+
 def test_two_runs_give_byte_identical_results(runs):
     a, b = (_hashes(work / "results") for work in runs)
     assert a.keys() == b.keys()

@@ -180,6 +180,19 @@ def declared_records(outputs: Any) -> dict[str, str]:
     return pairs
 
 
+def transport_inputs(inputs: Any) -> set[str]:
+    """Inputs a job declares only so that it has them under a storage plugin (named
+    `provenance_<name>`: the records the run manifest and the report read, the files the release
+    check scans). They are not what its outputs were made from, so records leave them out."""
+    named = dict(inputs.items()) if hasattr(inputs, "items") else {}
+    transported: set[str] = set()
+    used: set[str] = set()
+    for name, value in named.items():
+        paths = {str(v) for v in ([value] if isinstance(value, (str, Path)) else value)}
+        (transported if name.startswith(DECLARED_RECORD_PREFIX) else used).update(paths)
+    return transported - used  # a file also declared under another name stays an input
+
+
 def results_dir_of(output: str, record: str) -> Path | None:
     """The results folder an output and its declared record share (the record is
     <results>/provenance/<output relative to results>.json), wherever a storage plugin put them."""

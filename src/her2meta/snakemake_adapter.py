@@ -23,7 +23,7 @@ from typing import Any, Callable
 
 from .errors import Her2MetaError
 from .jobclock import process_start_time
-from .provenance import declared_records, job_seed, results_dir_of, write_records
+from .provenance import declared_records, job_seed, results_dir_of, transport_inputs, write_records
 
 
 def _jsonable(value: Any) -> Any:
@@ -98,12 +98,13 @@ def run_job(smk: Any, stage: Callable[..., Any], lineage: Callable[[Any, Any], d
     # Records the rule declared as outputs go where Snakemake expects them (with a storage plugin,
     # its local copy of the results folder); they are not outputs to record themselves.
     records = declared_records(smk.output)
+    transported = transport_inputs(smk.input)
     results_dir = next((base for out, rec in records.items() if (base := results_dir_of(out, rec)) is not None),
                        results_root(smk.output[0]))
     write_records(
         rule=smk.rule,
         wildcards=wildcards,
-        inputs=list(smk.input),
+        inputs=list(dict.fromkeys(path for path in smk.input if str(path) not in transported)),
         outputs=[path for path in smk.output if str(path) not in set(records.values())],
         params=params,
         results_dir=results_dir,

@@ -15,7 +15,7 @@ from her2meta.config import (  # noqa: E402
     validate_config,
 )
 from her2meta import warm  # noqa: E402
-from her2meta.provenance import DECLARED_RECORD_PREFIX, record_pattern  # noqa: E402
+from her2meta.provenance import DECLARED_RECORD_PREFIX, record_pattern, zone_of  # noqa: E402
 from snakemake.io import is_flagged  # noqa: E402
 from her2meta.errors import KEEP_GOING_ENV  # noqa: E402
 
@@ -144,3 +144,55 @@ def all_targets():
         *expand(f"{RESULTS}/onestage/{{analysis}}.json", analysis=ONESTAGE_ANALYSES),
         *EXTRA_TARGETS,
     ]
+
+
+# The run manifest, the report's provenance appendix and the release check read files they do
+# not otherwise depend on: the provenance records of the jobs before them, and (the release check)
+# every released file. They declare them as inputs named provenance_*, so that a job run with a
+# storage plugin has them (records leave such inputs out: her2meta.provenance.transport_inputs).
+# The rules of the default run, in order, with the wildcard values each runs with; a test checks
+# that the release check's inputs cover every file a run writes.
+def run_rules():
+    return [
+        ("study_chain", {"study": IPD_STUDIES}),
+        ("estimate_aggregate", {"study": AGGREGATE_STUDIES}),
+        ("check_integrity", {}),
+        ("baseline_table", {}),
+        ("pool_analysis", {"analysis": ANALYSES}),
+        ("onestage_analysis", {"analysis": ONESTAGE_ANALYSES}),
+        ("plot_km", {"analysis": SURVIVAL_ANALYSES}),
+        ("sensitivity_analysis", {"analysis": SENSITIVITY_ANALYSES}),
+        ("draw_flow", {}),
+        ("render_report", {}),
+        ("write_run_manifest", {}),
+    ]
+
+
+def as_written(pattern):
+    """An output pattern as this file writes it (results/...), also where a storage plugin has
+    put its local-copy folder in front (.snakemake/storage/<provider>/<prefix>/results/...)."""
+    marker = f"/{RESULTS}/"
+    if pattern.startswith(f"{RESULTS}/") or marker not in pattern:
+        return pattern
+    return pattern[pattern.rfind(marker) + 1 :]
+
+
+def outputs_before(rule_name):
+    """Every file the rules before `rule_name` write in this run, records included."""
+    files = []
+    for name, values in run_rules():
+        if name == rule_name:
+            break
+        if values and not all(values.values()):
+            continue  # e.g. no aggregate-data studies
+        patterns = [as_written(str(p)) for p in getattr(rules, name).output]
+        files += expand(patterns, **values) if values else patterns
+    return files
+
+
+def records_before(rule_name):
+    return [f for f in outputs_before(rule_name) if f.startswith(f"{RESULTS}/provenance/")]
+
+
+def released_before(rule_name):
+    return [f for f in outputs_before(rule_name) if zone_of(f, RESULTS) == "release"]

@@ -40,6 +40,7 @@ rule write_run_manifest:
         studies=config["studies"],
         mappings=[STUDY[s]["mapping"] for s in IPD_STUDIES],
         configfiles=workflow.configfiles,
+        provenance_records=lambda wc: records_before("write_run_manifest"),
     output:
         **with_records(
             manifest=PROVENANCE_RUN_MANIFEST,
@@ -66,6 +67,7 @@ rule check_release:
         results=lambda wc: [t for t in all_targets() if t not in PROVENANCE_OUTPUTS],
         run_manifest=PROVENANCE_RUN_MANIFEST,
         harmonized=expand(f"{RESULTS}/harmonized/{{study}}.parquet", study=IPD_STUDIES),
+        provenance_released=lambda wc: released_before("check_release"),
     output:
         **with_records(
             manifest=PROVENANCE_RELEASE_MANIFEST,

@@ -48,6 +48,7 @@ rule render_report:
         baseline=f"{RESULTS}/tables/baseline.tsv",
         flow=f"{RESULTS}/tables/flow.json",
         flow_svg=f"{RESULTS}/figures/flow.svg",
+        provenance_records=lambda wc: records_before("render_report"),  # the appendix walks them
     output:
         **with_records(
             html=f"{RESULTS}/report/index.html",
