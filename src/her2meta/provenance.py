@@ -157,26 +157,22 @@ def record_path(output: Path | str, results_dir: Path | str) -> Path:
 DECLARED_RECORD_PREFIX = "provenance_"
 
 
-def record_pattern(output: str, results_dir: str) -> str:
-    """The record of an output given as a path pattern (wildcards allowed), as text:
-    results/pooled/{analysis}.tsv -> results/provenance/pooled/{analysis}.tsv.json."""
-    prefix = results_dir.rstrip("/") + "/"
-    relative = output[len(prefix):] if output.startswith(prefix) else Path(output).name
-    return f"{prefix}provenance/{relative}.json"
+def named_paths(files: Any) -> dict[str, list[str]]:
+    """Name -> paths of a rule's named inputs or outputs (Snakemake's Namedlist: a name holds one
+    path or a list); a plain list has no names."""
+    named = files.items() if hasattr(files, "items") else ()
+    return {str(name): [str(v) for v in ([value] if isinstance(value, (str, Path)) else value)] for name, value in named}
 
 
 def declared_records(outputs: Any) -> dict[str, str]:
     """Output path -> the record path the rule declared for it (named outputs `x` and
     `provenance_x`, single paths or lists in the same order); outputs without one are absent."""
-    named = dict(outputs.items()) if hasattr(outputs, "items") else {}
+    named = named_paths(outputs)
     pairs: dict[str, str] = {}
-    for name, value in named.items():
-        record = named.get(DECLARED_RECORD_PREFIX + name)
-        if name.startswith(DECLARED_RECORD_PREFIX) or record is None:
-            continue
-        values = [value] if isinstance(value, (str, Path)) else list(value)
-        records = [record] if isinstance(record, (str, Path)) else list(record)
-        pairs.update({str(v): str(r) for v, r in zip(values, records)})
+    for name, paths in named.items():
+        records = named.get(DECLARED_RECORD_PREFIX + name)
+        if not name.startswith(DECLARED_RECORD_PREFIX) and records is not None:
+            pairs.update(zip(paths, records))
     return pairs
 
 
@@ -184,11 +180,9 @@ def transport_inputs(inputs: Any) -> set[str]:
     """Inputs a job declares only so that it has them under a storage plugin (named
     `provenance_<name>`: the records the run manifest and the report read, the files the release
     check scans). They are not what its outputs were made from, so records leave them out."""
-    named = dict(inputs.items()) if hasattr(inputs, "items") else {}
     transported: set[str] = set()
     used: set[str] = set()
-    for name, value in named.items():
-        paths = {str(v) for v in ([value] if isinstance(value, (str, Path)) else value)}
+    for name, paths in named_paths(inputs).items():
         (transported if name.startswith(DECLARED_RECORD_PREFIX) else used).update(paths)
     return transported - used  # a file also declared under another name stays an input
 

@@ -23,7 +23,7 @@ from typing import Any, Callable
 
 from .errors import Her2MetaError
 from .jobclock import process_start_time
-from .provenance import declared_records, job_seed, results_dir_of, transport_inputs, write_records
+from .provenance import declared_records, job_seed, named_paths, results_dir_of, transport_inputs, write_records
 
 
 def _jsonable(value: Any) -> Any:
@@ -47,17 +47,15 @@ def results_root(output: str) -> Path:
 def input_roles(inputs: Any) -> dict[str, str]:
     """Path -> name of the named input it belongs to (mapping, package, data, ...)."""
     roles: dict[str, str] = {}
-    items = inputs.items() if hasattr(inputs, "items") else ()
-    for name, value in items:
-        values = [value] if isinstance(value, (str, Path)) else list(value)
-        for path in values:
-            roles.setdefault(str(path), str(name))
+    for name, paths in named_paths(inputs).items():
+        for path in paths:
+            roles.setdefault(path, name)
     return roles
 
 
 def timing_line(process_start: float | None, stage_start: float, stage_end: float, end: float,
                 warm: bool = False) -> str:
-    """The job's timing, one log line that bench/bench_jobs.py reads: start-up (interpreter and
+    """The job's timing, one log line that bench/bench_workflow.py reads: start-up (interpreter and
     imports, before the stage runs), the stage's own work, provenance records, and the total."""
     startup = stage_start - process_start if process_start is not None else float("nan")
     total = end - process_start if process_start is not None else float("nan")
@@ -98,6 +96,7 @@ def run_job(smk: Any, stage: Callable[..., Any], lineage: Callable[[Any, Any], d
     # Records the rule declared as outputs go where Snakemake expects them (with a storage plugin,
     # its local copy of the results folder); they are not outputs to record themselves.
     records = declared_records(smk.output)
+    record_files = set(records.values())
     transported = transport_inputs(smk.input)
     results_dir = next((base for out, rec in records.items() if (base := results_dir_of(out, rec)) is not None),
                        results_root(smk.output[0]))
@@ -105,7 +104,7 @@ def run_job(smk: Any, stage: Callable[..., Any], lineage: Callable[[Any, Any], d
         rule=smk.rule,
         wildcards=wildcards,
         inputs=list(dict.fromkeys(path for path in smk.input if str(path) not in transported)),
-        outputs=[path for path in smk.output if str(path) not in set(records.values())],
+        outputs=[path for path in smk.output if str(path) not in record_files],
         params=params,
         results_dir=results_dir,
         record_paths=records,

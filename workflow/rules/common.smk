@@ -15,7 +15,7 @@ from her2meta.config import (  # noqa: E402
     validate_config,
 )
 from her2meta import warm  # noqa: E402
-from her2meta.provenance import DECLARED_RECORD_PREFIX, record_pattern, zone_of  # noqa: E402
+from her2meta.provenance import DECLARED_RECORD_PREFIX, record_path, zone_of  # noqa: E402
 from snakemake.io import is_flagged  # noqa: E402
 from her2meta.errors import KEEP_GOING_ENV  # noqa: E402
 
@@ -81,7 +81,7 @@ def with_records(**outputs):
         if is_flagged(value, "directory"):
             continue
         paths = value if isinstance(value, list) else [value]
-        records = [record_pattern(str(path), RESULTS) for path in paths]
+        records = [str(record_path(str(path), RESULTS)) for path in paths]
         declared[DECLARED_RECORD_PREFIX + name] = records if isinstance(value, list) else records[0]
     return declared
 
