@@ -4,7 +4,7 @@ stage modules once, and forks a fresh child for every job.
 Why: every Snakemake job is a new Python process, and on the demo about half of all job time was
 interpreter start-up and imports (0.4-1.0 s per job; docs/benchmarks.md). The worker pays the
 imports once per run; a job's own process then only unpickles its `snakemake` object and hands it
-over (about 0.2 s).
+over (about 0.1 s).
 
 How a warm job stays the job it would have been in its own process:
 - it runs in its own child, forked from a worker that has run no job, so nothing passes from one
@@ -62,12 +62,10 @@ def src_dir() -> str:
     return str(Path(__file__).resolve().parents[1])
 
 
-def _identity(thread_env: dict[str, str | None]) -> dict[str, Any]:
-    return {"executable": os.path.realpath(sys.executable), "src": src_dir(), "threads": thread_env}
-
-
-def _thread_env(environ: Any) -> dict[str, str | None]:
-    return {name: environ.get(name) for name in THREAD_ENV}
+def _identity(environ: Any) -> dict[str, Any]:
+    """What a job and the worker must share for the worker to run it (module docstring)."""
+    return {"executable": os.path.realpath(sys.executable), "src": src_dir(),
+            "threads": {name: environ.get(name) for name in THREAD_ENV}}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -184,7 +182,7 @@ def _run_in_worker(path: str, smk: Any, module: str, function: str, lineage: str
     from .jobclock import process_start_time
 
     request = pickle.dumps({
-        "identity": _identity(_thread_env(os.environ)),
+        "identity": _identity(os.environ),
         "smk": smk, "module": module, "function": function, "lineage": lineage,
         "cwd": os.getcwd(), "environ": dict(os.environ), "sys_path": list(sys.path),
         "process_start": process_start_time(),
@@ -241,7 +239,7 @@ def serve(path: str, parent: int | None = None, idle_timeout: float = IDLE_TIMEO
         Image.preinit()  # the image plugins Pillow would otherwise load in every job that saves a PNG
     except ImportError:
         pass
-    identity = _identity(_thread_env(os.environ))
+    identity = _identity(os.environ)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path + ".tmp")
     listener.listen(64)
