@@ -10,8 +10,9 @@ In a scratch copy of this checkout (its results/ are not touched), `repeats` tim
    pooled outputs downstream must rerun                                 (target < 35% of the cold run)
 
 Per-job overhead (from the cold runs): every job logs `job timing: startup S s, stage W s,
-provenance P s, total T s` (her2meta.snakemake_adapter), where start-up is the interpreter and
-the imports before the stage runs. Reported: the median job's total wall time (target < 0.6 s),
+provenance P s, total T s` (her2meta.snakemake_adapter), where start-up is everything before the
+stage runs: the job process's interpreter and Snakemake's script preamble, then either the
+imports or (with the warm worker, the default) the hand-over to a forked child. Reported: the median job's total wall time (target < 0.6 s),
 the share of all jobs' time spent starting up, and the same per rule.
 
 Prints every run's wall time and CPU time (user + system of Snakemake and all its jobs), the
