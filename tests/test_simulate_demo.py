@@ -55,7 +55,7 @@ def test_layout_one_folder_per_study_with_manifest(regenerated):
     for spec in DEMO_STUDIES:
         folder = out / spec.study_id
         names = sorted(p.name for p in folder.iterdir())
-        assert names == sorted(list(files_for(spec)) + ["MANIFEST.txt"])
+        assert names == sorted(list(files_for(spec)) + ["MANIFEST.txt", "SYNTHETIC"])
 
 
 def test_manifest_lists_sizes_and_hashes_without_timestamps(regenerated):

@@ -88,17 +88,60 @@ def _run_mapping_scaffold(args) -> int:
 
 
 def _run_config_check(args) -> int:
-    from .config import load_config, read_study_sheet
+    """Every problem of the configuration, the study sheet and each included study's mapping,
+    with paths resolved from the working directory of the run (--directory), as Snakemake does."""
+    from .config import (ConfigProblems, deprecation_warnings, layered_config, mark_synthetic, study_sheet_problems,
+                         validate_config)
+    from .errors import ConfigError
     from .mapping import load_mapping
 
-    config = load_config(args.config)
-    root = Path(args.config).resolve().parent.parent
-    rows = read_study_sheet(root / config["studies"], project_root=root, data_root=config["data_root"])
-    for row in rows:
-        if row["data_source"] == "ipd" and row["include"]:
-            load_mapping(root / row["mapping"], study=row["study_id"])
+    directory = Path(args.directory)
+    problems: list[Her2MetaError] = []
+
+    def collect(exc: Her2MetaError) -> None:
+        problems.extend(exc.problems if isinstance(exc, ConfigProblems) else [exc])
+
+    config = rows = None
+    notes: list[str] = []
+    try:
+        raw, notes, label = layered_config(args.config, directory=directory)
+        notes = deprecation_warnings(raw) + notes
+        config = validate_config(raw, file=label)
+    except ConfigError as exc:
+        collect(exc)
+    if config is not None:
+        try:
+            rows, sheet_problems = study_sheet_problems(directory / config["studies"], project_root=directory,
+                                                        data_root=config["data_root"])
+            problems.extend(sheet_problems)
+        except ConfigError as exc:
+            collect(exc)
+    mappings = 0
+    for row in rows or []:
+        if row["data_source"] == "ipd" and row["include"] and (directory / row["mapping"]).is_file():
+            mappings += 1
+            try:
+                load_mapping(directory / row["mapping"], study=row["study_id"])
+            except Her2MetaError as exc:
+                collect(exc)
+    for note in notes:
+        print(f"note: {note}")
+    if problems:
+        print(f"{len(problems)} problem{'s' if len(problems) > 1 else ''} found:", file=sys.stderr)
+        for number, problem in enumerate(problems, start=1):
+            text = str(problem).splitlines()
+            print(f"{number:>3}. {text[0]}", file=sys.stderr)
+            for line in text[1:]:
+                print(f"     {line.strip()}", file=sys.stderr)
+        return 2
     included = sum(1 for r in rows if r["include"])
-    print(f"configuration valid: {len(config['analyses'])} analyses, {len(rows)} studies ({included} included), all mappings valid")
+    synthetic = [r["study_id"] for r in mark_synthetic(rows, data_root=config["data_root"], project_root=directory)
+                 if r["include"] and r["synthetic"]]
+    print(f"configuration valid: {len(config['analyses'])} analyses ({', '.join(config['analyses'])}), {len(rows)} studies "
+          f"({included} included), {mappings} mappings valid")
+    if synthetic:
+        print(f"synthetic studies (SYNTHETIC marker in the package; the report says so): "
+              f"{'all' if len(synthetic) == included else ', '.join(synthetic)}")
     return 0
 
 
@@ -163,8 +206,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     config = sub.add_parser("config", help="check the workflow configuration")
     config_sub = config.add_subparsers(dest="what", required=True)
-    config_check = config_sub.add_parser("check", help="validate config, study sheet and every mapping")
-    config_check.add_argument("config", nargs="?", default="config/config.yaml")
+    config_check = config_sub.add_parser(
+        "check", help="validate config, study sheet and every mapping; list every problem",
+        description="Check the configuration as `snakemake --directory DIRECTORY --configfile CONFIG` would run it: "
+                    "CONFIG layered over DIRECTORY/config/config.yaml (its analyses replace the shipped ones), then the "
+                    "study sheet and every included study's mapping. Paths in the config are relative to DIRECTORY.")
+    config_check.add_argument("config", nargs="?", default="config/config.yaml",
+                              help="config file (default: config/config.yaml)")
+    config_check.add_argument("--directory", "-d", default=".",
+                              help="working directory of the run, as snakemake --directory (default: the current folder)")
     config_check.set_defaults(handler=_run_config_check)
 
     audit = sub.add_parser("audit", help="lineage of a result down to the raw study files, every recorded hash checked",

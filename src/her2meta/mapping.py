@@ -94,11 +94,10 @@ def load_mapping(path: Path | str, *, study: str | None = None) -> Mapping:
     validator = jsonschema.Draft202012Validator(load_schema("mapping"))
     errors = sorted(validator.iter_errors(spec), key=lambda e: list(e.absolute_path))
     if errors:
-        first = errors[0]
-        where = "/".join(str(p) for p in first.absolute_path) or "(top level)"
-        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        raise StudyDataError(label, f"the mapping breaks its schema at {where}: {first.message}{more}", file=str(path),
-                             hint="see config/README.md, section 'Mapping files'")
+        broken = [f"at {'/'.join(str(p) for p in e.absolute_path) or '(top level)'}: {e.message}" for e in errors]
+        message = (f"the mapping breaks its schema {broken[0]}" if len(broken) == 1 else
+                   f"the mapping breaks its schema in {len(broken)} places:\n    " + "\n    ".join(broken))
+        raise StudyDataError(label, message, file=str(path), hint="see config/README.md, section 'Mapping files'")
     if study is not None and spec["study_id"] != study:
         raise StudyDataError(study, f"the mapping declares study_id {spec['study_id']!r}", file=str(path),
                              hint="the mapping's study_id must equal the study sheet's study_id")

@@ -11,15 +11,27 @@ sys.path.insert(0, str(PROJECT_ROOT / "src"))
 from her2meta.config import (  # noqa: E402
     analyses_for_study,
     included_studies,
+    mark_synthetic,
     read_study_sheet,
+    select_user_analyses,
     validate_config,
 )
 from her2meta import warm  # noqa: E402
 from her2meta.provenance import DECLARED_RECORD_PREFIX, record_path, zone_of  # noqa: E402
 from snakemake.io import is_flagged  # noqa: E402
+from snakemake.logging import logger  # noqa: E402
 from her2meta.errors import KEEP_GOING_ENV  # noqa: E402
 
-_validated = validate_config(config, file=(workflow.configfiles or ["config"])[0])
+# Snakemake merges a `--configfile my.yaml` into config/config.yaml key by key, which would add the
+# shipped analyses back to the user's: a user's `analyses` replace them instead (config/README.md).
+_user_config = workflow.config_settings.overwrite_config
+_config_files = [str(f) for f in workflow.configfiles if Path(f) not in set(map(Path, workflow.overwrite_configfiles))] + [
+    str(f) for f in workflow.overwrite_configfiles
+]
+_selected, _selection_notes = select_user_analyses(config, _user_config)
+for _note in _selection_notes:
+    logger.info(f"her2meta: {_note}")
+_validated = validate_config(_selected, file=" + ".join(_config_files) or "config")
 config.clear()
 config.update(_validated)
 
@@ -60,7 +72,8 @@ onerror:
 
 RESULTS = "results"
 LOGS = "logs"
-STUDY_ROWS = read_study_sheet(config["studies"], project_root=".", data_root=config["data_root"])
+STUDY_ROWS = mark_synthetic(read_study_sheet(config["studies"], project_root=".", data_root=config["data_root"]),
+                            data_root=config["data_root"])
 STUDY = {row["study_id"]: row for row in STUDY_ROWS}
 IPD_STUDIES = included_studies(STUDY_ROWS, source="ipd")
 AGGREGATE_STUDIES = included_studies(STUDY_ROWS, source="aggregate")

@@ -24,6 +24,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from ..synthetic import MARKER as SYNTHETIC_MARKER, marker_text
 from .deterministic import csv_bytes, fmt_float, fmt_int, xlsx_bytes, xpt_bytes
 from .trials import DAYS_PER_MONTH, StudySpec
 
@@ -445,9 +446,11 @@ WRITERS: dict[str, Callable[[StudySpec, pd.DataFrame, np.random.Generator], dict
 
 
 def render_study(spec: StudySpec, df: pd.DataFrame, render: np.random.Generator) -> dict[str, bytes]:
-    """All files of one study as ``{file name: bytes}``, in writing order."""
+    """All files of one study as ``{file name: bytes}``, in writing order: the sponsor files, then
+    the synthetic-data marker (her2meta.synthetic), which the report's banner follows."""
     files = WRITERS[spec.shape](spec, df, render)
     expected = files_for(spec)
     if tuple(files) != expected:  # pragma: no cover - guards the documented layout
         raise AssertionError(f"{spec.study_id}: wrote {tuple(files)}, expected {expected}")
+    files[SYNTHETIC_MARKER] = marker_text(spec.study_id, spec.calibrated_to).encode("utf-8")
     return files
