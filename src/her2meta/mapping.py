@@ -20,6 +20,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from . import dates as _dates
+from .cutoff import apply_cutoff, check_cutoff
 from .errors import StudyDataError
 from .io import read_manifest, read_table, sha256_file, verify_against_manifest
 from .schemas import field_kind, harmonized_fields, load_schema
@@ -147,17 +149,8 @@ def _check_references(spec: dict[str, Any], path: Path) -> None:
         if problem:
             raise StudyDataError(study, f"constant {name} = {value!r}: {problem}", file=str(path), field=name,
                                  hint=_CODE_HINTS[field_kind(allowed[name])])
-    cutoff = spec.get("data_cutoff")
-    if cutoff:
-        try:
-            _dt.date.fromisoformat(str(cutoff["date"]))
-        except ValueError:
-            raise StudyDataError(study, f"data_cutoff date {cutoff['date']!r} is not a date", file=str(path),
-                                 field="data_cutoff", hint="write it as YYYY-MM-DD, e.g. 2016-03-31") from None
-        start = cutoff.get("start")
-        if start is not None and start.split(".", 1)[0] not in datasets:
-            raise StudyDataError(study, f"data_cutoff start reads from dataset {start.split('.', 1)[0]!r}, which is not declared",
-                                 file=str(path), field="data_cutoff", hint=f"declared datasets: {', '.join(datasets)}")
+    _dates.check_date_keys(spec, str(path), {name: field_kind(allowed[name]) for name in spec["fields"]})
+    check_cutoff(spec, path)
 
 
 _CODE_HINTS = {
@@ -266,7 +259,8 @@ def apply_mapping(mapping: Mapping, package_dir: Path | str) -> ExtractionResult
     allowed = mappable_fields()
     calendar: dict[str, tuple[pd.Series, pd.Series]] = {}
     for fname, rule in spec["fields"].items():
-        out[fname], qc["fields"][fname] = _map_field(study, fname, rule, allowed[fname], datasets, index, calendar)
+        out[fname], qc["fields"][fname] = _map_field(study, fname, _with_mapping_date_rule(rule, spec), allowed[fname],
+                                                     datasets, index, calendar)
     for fname, value in (spec.get("constants") or {}).items():
         kind = field_kind(allowed[fname])
         out[fname] = _as_bool(value) if kind == "boolean" else value
@@ -276,8 +270,7 @@ def apply_mapping(mapping: Mapping, package_dir: Path | str) -> ExtractionResult
                              field="patient_id", file=subjects.file,
                              example=f"subject key {out.index[out['patient_id'].isna()][0]!r}",
                              hint=f"map patient_id from the subject key column {spec['datasets'][subjects_name]['key']}")
-    if spec.get("data_cutoff"):
-        _apply_cutoff(study, spec, out, calendar, datasets, index, qc)
+    _record_dates_and_apply_cutoff(study, spec, out, calendar, datasets, index, qc)
     out.insert(0, "study_id", study)
     out = out.reset_index(drop=True)
     qc["subjects"]["rows_out"] = len(out)
@@ -408,14 +401,19 @@ def _map_field(study, fname, rule, prop, datasets, index, calendar=None):
     kind = field_kind(prop)
     info: dict[str, Any] = {}
     if "dates" in rule:
-        values, ds, absent, start, end = _duration_from_dates(study, fname, rule["dates"], datasets, index)
+        values, ds, absent, start, end, info["partial_dates"] = _duration_from_dates(study, fname, rule, datasets, index)
         if calendar is not None:
             calendar[fname] = (start, end)
         info["source"] = f"{rule['dates']['start']} -> {rule['dates']['end']}"
+    elif "study_days" in rule:
+        values, ds, absent = _duration_from_study_days(study, fname, rule, datasets, index)
+        info["source"] = f"study days {rule['study_days']['start']} -> {rule['study_days']['end']}"
     else:
         raw, ds, absent = _column(study, datasets, rule["from"], index, fname)
         info["source"] = rule["from"]
         values = _convert(study, fname, rule, kind, raw, ds)
+        if "partial_dates" in values.attrs:
+            info["partial_dates"] = values.attrs.pop("partial_dates")
     info["file"] = ds.file
     info["no_record"] = absent
     info["missing"] = int(pd.isna(values).sum())
@@ -441,7 +439,7 @@ def _convert(study, fname, rule, kind, raw: pd.Series, ds: _Dataset) -> pd.Serie
     if parse == "text":
         return keys
     if parse == "date":
-        return _parse_dates(study, fname, keys, rule.get("date_format"), ds)
+        return _parse_dates(study, fname, keys, rule, ds)
     numbers = _parse_numbers(study, fname, keys, parse, ds)
     if "unit" in rule:
         numbers = numbers * UNIT_TO_MONTHS[rule["unit"]]
@@ -484,36 +482,74 @@ def _parse_numbers(study, fname, keys: pd.Series, parse: str, ds: _Dataset) -> p
 _UNPARSEABLE = object()
 
 
-def _parse_dates(study, fname, keys: pd.Series, fmt: str | None, ds: _Dataset) -> pd.Series:
-    try:
-        parsed = pd.to_datetime(keys, format=fmt or "ISO8601", errors="coerce")
-    except (ValueError, TypeError) as exc:  # a format pandas cannot use at all
-        raise StudyDataError(study, f"date_format {fmt!r} cannot be used: {exc}", file=ds.file, field=fname,
-                             hint="write a strptime format such as %d.%m.%Y or %Y-%m-%d") from exc
-    bad = keys.notna() & parsed.isna()
-    if bad.any():
-        raise StudyDataError(study, f"{int(bad.sum())} value(s) are not dates in format {fmt or 'ISO 8601'}", file=ds.file,
-                             field=fname, example=f"subject {keys[bad].index[0]!r} has {keys[bad].iloc[0]!r}",
-                             hint="set date_format in the mapping (e.g. %d.%m.%Y)")
-    return parsed
+def _parse_dates(study, fname, keys: pd.Series, rule, ds: _Dataset) -> pd.Series:
+    """A `parse: date` field; its partial-date records ride in attrs to the field's QC."""
+    column = _dates.read_dates(keys, study=study, field_name=fname, column=rule["from"], file=ds.file,
+                               date_format=rule.get("date_format"), rule=_dates.rule_for("value", rule.get("partial_dates")))
+    values = column.values
+    values.attrs["partial_dates"] = column.records
+    return values
 
 
-def _duration_from_dates(study, fname, dates, datasets, index):
-    out = []
+def _with_mapping_date_rule(rule: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
+    """The field's rule with the mapping's `partial_dates` when the field states none of its own."""
+    if "partial_dates" in rule or "partial_dates" not in spec:
+        return rule
+    return {**rule, "partial_dates": spec["partial_dates"]}
+
+
+def _date_column(study, fname, ref, rule, part, datasets, index):
+    raw, ds, absent = _column(study, datasets, ref, index, fname)
+    missing = {canonical_code(v) for v in rule.get("missing", [])}
+    column = _dates.read_dates(raw, study=study, field_name=fname, column=ref, file=ds.file,
+                               date_format=(rule.get("dates") or {}).get("date_format") or rule.get("date_format"),
+                               rule=_dates.rule_for(part, rule.get("partial_dates")), part=part, missing_tokens=missing)
+    return column, ds, absent
+
+
+def _duration_from_dates(study, fname, rule, datasets, index):
+    """Months between two date columns, partial dates completed by the mapping's rule."""
+    dates = rule["dates"]
+    start, _, absent_start = _date_column(study, fname, dates["start"], rule, "start", datasets, index)
+    end, ds, absent_end = _date_column(study, fname, dates["end"], rule, "end", datasets, index)
+    days, start_day, end_day, ordering = _dates.duration_days(start, end, study=study, field_name=fname, file=ds.file)
+    return days / DAYS_PER_MONTH, ds, absent_start + absent_end, start_day, end_day, start.records + end.records + ordering
+
+
+def _duration_from_study_days(study, fname, rule, datasets, index):
+    """Months between two CDISC study days (no day 0); the start may be one day for everyone."""
+    spec = rule["study_days"]
+    missing = {canonical_code(v) for v in rule.get("missing", [])}
     absent_total = 0
-    ds_used = None
+    parts = {}
     for part in ("start", "end"):
-        raw, ds, absent = _column(study, datasets, dates[part], index, fname)
-        keys = raw.map(canonical_code).replace("", None)
-        if pd.api.types.is_datetime64_any_dtype(raw):
-            out.append(raw)
-        else:
-            out.append(_parse_dates(study, fname, keys, dates.get("date_format"), ds))
+        ref = spec[part]
+        if isinstance(ref, int):
+            parts[part] = float(ref)
+            continue
+        raw, ds, absent = _column(study, datasets, ref, index, fname)
+        parts[part] = _dates.read_study_days(raw, study=study, field_name=fname, column=ref, file=ds.file, missing_tokens=missing)
         absent_total += absent
-        ds_used = ds
-    start, end = (pd.to_datetime(part, errors="coerce") for part in out)
-    days = (end - start).dt.days.astype(float)
-    return days / DAYS_PER_MONTH, ds_used, absent_total, start, end
+    days = _dates.duration_from_study_days(parts["start"], parts["end"])
+    return days / DAYS_PER_MONTH, ds, absent_total
+
+
+def _record_dates_and_apply_cutoff(study, spec, out, calendar, datasets, index, qc) -> None:
+    """Count every completed or excluded partial date in QC (qc["dates"] and, in the shape the
+    report's data flow lists, qc["exclusions"]); then apply the data cut-off (cutoff.py)."""
+    records = [record for info in qc["fields"].values() for record in info.get("partial_dates", [])]
+    cutoff = spec.get("data_cutoff") or {}
+    start_dates = None
+    if cutoff.get("start"):
+        start_rule = {"partial_dates": spec["partial_dates"]} if "partial_dates" in spec else {}
+        column, _, _ = _date_column(study, "data_cutoff", cutoff["start"], {**start_rule, "date_format": cutoff.get("date_format")},
+                                    "value", datasets, index)
+        start_dates = column.values
+        records += column.records
+    qc["dates"] = {"anonymization": spec.get("date_anonymization", "none"), "partial_dates": records}
+    qc["exclusions"].extend(_dates.qc_exclusion(record) for record in records)
+    if cutoff:
+        apply_cutoff(study, spec, out, calendar, qc, start_dates=start_dates, files={name: ds.file for name, ds in datasets.items()})
 
 
 def _typed(study: str, fname: str, values: pd.Series, kind: str, ds: _Dataset | None = None) -> pd.Series:
@@ -532,68 +568,3 @@ def _typed(study: str, fname: str, values: pd.Series, kind: str, ds: _Dataset | 
     if kind == "boolean":
         return values.map(_as_bool).astype("boolean")
     return values.map(lambda v: None if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)) else str(v)).astype(object)
-
-
-# ----------------------------------------------------------------------------------------------
-# The data cut-off
-
-
-def _apply_cutoff(study, spec, out: pd.DataFrame, calendar, datasets, index, qc) -> None:
-    """Censor follow-up at the package's data cut-off (counted, never silent).
-
-    A time field mapped from two dates is placed on the calendar by its end date; one mapped as a
-    duration, by `data_cutoff.start` (the randomization date) plus the duration. An event after
-    the cut-off becomes a censoring at the cut-off (the event is not counted); censored follow-up
-    beyond it is shortened to it. A patient who starts after the cut-off stops the study."""
-    cutoff_spec = spec["data_cutoff"]
-    cutoff = pd.Timestamp(str(cutoff_spec["date"]))
-    start_all = None
-    if cutoff_spec.get("start"):
-        raw, ds, _ = _column(study, datasets, cutoff_spec["start"], index, "data_cutoff")
-        if pd.api.types.is_datetime64_any_dtype(raw):
-            start_all = pd.to_datetime(raw)
-        else:
-            keys = raw.map(canonical_code).replace("", None)
-            start_all = pd.to_datetime(_parse_dates(study, "data_cutoff", keys, cutoff_spec.get("date_format"), ds), errors="coerce")
-    info: dict[str, Any] = {"date": cutoff.date().isoformat(), "checked": [], "not_checked": []}
-    for time, event in TIME_EVENT_PAIRS:
-        if time not in out:
-            continue
-        if time in calendar:
-            start, end = calendar[time]
-        elif start_all is not None:
-            start = start_all
-            days = (out[time].astype(float) * DAYS_PER_MONTH).round()
-            # an absurd duration (harmonization stops the study on it) must not overflow the calendar here
-            end = start + pd.to_timedelta(days.where(days.abs() < 1e6), unit="D")
-        else:
-            info["not_checked"].append(time)
-            continue
-        info["checked"].append(time)
-        late_start = start.notna() & (start > cutoff)
-        if late_start.any():
-            source = spec["fields"][time].get("dates", {}).get("start") or cutoff_spec.get("start")
-            raise StudyDataError(study, f"{int(late_start.sum())} patients start ({source}) after the data cut-off "
-                                 f"{info['date']}", file=datasets[source.split(".", 1)[0]].file, field=time,
-                                 example=f"subject {start.index[late_start][0]!r}: start {start[late_start].iloc[0].date()}",
-                                 hint="check data_cutoff.date in the mapping, and the date columns")
-        after = end.notna() & start.notna() & (end > cutoff) & out[time].notna()
-        if not after.any():
-            continue
-        has_event = out[event].astype("Float64").fillna(0).eq(1) & after if event in out else pd.Series(False, index=out.index)
-        censored = after & ~has_event
-        truncated = (cutoff - start[after]).dt.days.astype(float) / DAYS_PER_MONTH
-        out.loc[after, time] = truncated
-        if event in out:
-            out.loc[after & out[event].notna(), event] = 0
-        for mask, reason, action in (
-            (has_event, f"event after the data cut-off {info['date']}", "censored at the cut-off: the event is not counted"),
-            (censored, f"follow-up after the data cut-off {info['date']}", "follow-up shortened to the cut-off"),
-        ):
-            if mask.any():
-                qc["exclusions"].append({"stage": "extract", "field": time, "reason": reason, "action": action,
-                                         "count": int(mask.sum())})
-                example = mask[mask].index[0]
-                log.warning("study %s: %d patients: %s (%s); field %s; example: subject %r ends %s",
-                            study, int(mask.sum()), reason, action, time, example, end[example].date())
-    qc["data_cutoff"] = info
