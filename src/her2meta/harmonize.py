@@ -19,8 +19,9 @@ import numpy as np
 import pandas as pd
 
 from . import dictionary as dct
+from .crosscheck import published_n_warning
 from .errors import StudyDataError, failed_reason
-from .mapping import TIME_EVENT_PAIRS
+from .mapping import TIME_EVENT_PAIRS, UNIT_TO_MONTHS
 from .schemas import field_kind, harmonized_fields
 
 PCR_FIELDS = ["pcr_ypt0is_ypn0", "pcr_ypt0_ypn0", "pcr_breast"]
@@ -30,6 +31,12 @@ QC_COUNT_FIELDS = ("hr_status", "hr_status_source", "her2_status", "regimen_clas
 SMALL_STUDY = 10
 # Longest follow-up the data model accepts (schemas/harmonized.json): 100 years; more is a unit error.
 MAX_MONTHS = 1200
+# Follow-up plausibility (docs/methods/derivations.md): with at least this many patients with a
+# time, a longest follow-up below this many months stops the study (months read as days give
+# 1/30 of the real times) unless the mapping states why (`short_follow_up:`).
+FOLLOW_UP_MIN_PATIENTS = 10
+FOLLOW_UP_MIN_LONGEST_MONTHS = 6.0
+RECEPTOR_PERCENT_FIELDS = ("er_percent", "pr_percent")
 
 log = logging.getLogger("her2meta.harmonize")
 
@@ -45,11 +52,16 @@ def harmonize_study(
     source_file: str = "(extracted data)",
     field_sources: dict[str, str] | None = None,
     mapping_file: str | None = None,
+    mapping_spec: dict[str, Any] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Return the harmonized table (one row per patient, model column order) and its QC record.
 
     `field_sources` (field -> the sponsor file and column it came from, from the extraction QC)
-    lets an error name the sponsor's file rather than the extracted table."""
+    lets an error name the sponsor's file rather than the extracted table. `mapping_spec` (the
+    study's mapping) gives what the mapping declares for the checks of values that would pass
+    silently: a field's `scale:`, `unit:` and `short_follow_up:`, and `regimens:` /
+    `unlisted_agents:` outside the drug dictionary. Without it every check runs with nothing
+    declared."""
     sid = study["study_id"]
     where = _Sources(source_file, field_sources or {}, mapping_file)
     data = extracted.copy()
@@ -68,16 +80,25 @@ def harmonize_study(
 
     if "setting" not in data:
         data["setting"] = study["setting"]
+    spec = mapping_spec or {}
+    rules = spec.get("fields") or {}
+    _apply_receptor_scale(data, rules, sid, where, qc)
     _check_ranges(data, sid, where)
+    _check_receptor_scale(data, rules, sid, where)
     guarded("receptors", lambda: _receptors(data, hr_threshold, receptor_cutoff, qc))
     guarded("her2", lambda: _her2(data, qc))
-    guarded("regimen", lambda: _regimen(data, abbreviations or {}, qc))
+    guarded("regimen", lambda: _regimen(data, abbreviations or {}, qc, spec.get("regimens") or {},
+                                        spec.get("unlisted_agents") or {}))
     guarded("pcr", lambda: _pcr(data, study, itc_is_pcr, qc))
     guarded("response", lambda: _response(data, qc))
     _check_times(data, sid, where, qc)
+    _check_follow_up(data, rules, sid, where, qc)
 
     harmonized = _conform(data, sid, where)
     qc["rows_out"] = len(harmonized)
+    size_warning = published_n_warning(len(harmonized), study)
+    if size_warning:
+        qc["warnings"].append(size_warning)
     if len(harmonized) < SMALL_STUDY:
         qc["warnings"].append(f"only {len(harmonized)} patients: the study's estimates are imprecise or not estimable")
     known = harmonized["hr_status"][harmonized["hr_status"] != "unknown"]
@@ -154,6 +175,65 @@ def _check_ranges(data: pd.DataFrame, sid: str, where: "_Sources") -> None:
                                  hint=hint)
 
 
+def _apply_receptor_scale(data: pd.DataFrame, rules: dict, sid: str, where: "_Sources", qc: dict) -> None:
+    """`scale: fraction` (0.3 = 30%): multiply by 100, counted; a value above 1 in a field
+    declared a fraction means the field mixes scales, which stops the study."""
+    for name, rule in rules.items():
+        scale = (rule or {}).get("scale")
+        if scale is None:
+            continue
+        if name not in RECEPTOR_PERCENT_FIELDS:
+            raise StudyDataError(sid, f"`scale:` applies to er_percent and pr_percent only, not to {name}",
+                                 file=where.mapping or where(name), field=name, hint=f"remove `scale:` from fields.{name}")
+        qc["derivations"].setdefault("receptor_scale", {})[name] = {"scale": scale}
+        if scale != "fraction" or name not in data:
+            continue
+        values = pd.to_numeric(data[name], errors="coerce").astype(float)
+        above = values > 1
+        if above.any():
+            idx = above[above].index[0]
+            raise StudyDataError(sid, f"{name} is declared `scale: fraction`, but {int(above.sum())} of "
+                                 f"{int(values.notna().sum())} values are above 1: the field mixes fractions and percentages",
+                                 file=where(name), field=name, example=f"patient {data.loc[idx, 'patient_id']}: {name} = {values[idx]:g}",
+                                 hint="ask the sponsor which scale each value is on, or correct the source; "
+                                      "the study cannot be read with one scale")
+        data[name] = values * 100
+        qc["derivations"]["receptor_scale"][name]["multiplied_by_100"] = int(values.notna().sum())
+
+
+def _check_receptor_scale(data: pd.DataFrame, rules: dict, sid: str, where: "_Sources") -> None:
+    """Stop on ER/PR values that look like fractions (0.3) in a percentage field: a field whose
+    values all lie in 0-1 with some strictly between (not whole numbers), or values strictly
+    between 0 and 1 beside values above 1. A declared `scale:` settles it (docs/methods/derivations.md)."""
+    numeric = {name: pd.to_numeric(data[name], errors="coerce").astype(float)
+               for name in RECEPTOR_PERCENT_FIELDS if name in data}
+    for name, values in numeric.items():
+        if (rules.get(name) or {}).get("scale"):
+            continue
+        present = values.dropna()
+        between = (present > 0) & (present < 1)
+        above = present > 1
+        if not between.any():
+            continue
+        n_unit, n_between, n_above = int((present <= 1).sum()), int(between.sum()), int(above.sum())
+        if n_above:
+            what = (f"{n_between} of its {len(present)} values lie strictly between 0 and 1 while {n_above} are above 1: "
+                    "some look like fractions (0.3 = 30%) among percentages")
+        else:
+            others = [f"{other} has {int((v > 1).sum())} values above 1" for other, v in numeric.items()
+                      if other != name and (v > 1).any()]
+            what = (f"all {len(present)} values lie between 0 and 1 ({n_between} not whole numbers, none above 1)"
+                    + (f", while {others[0]}" if others else "") + ": it looks like a fraction (0.3 = 30%), not a percentage")
+        idx = between[between].index[0]
+        raise StudyDataError(
+            sid, f"{name} {what}; read as percentages, those patients would count as receptor-negative",
+            file=where(name), field=name,
+            example=f"patient {data.loc[idx, 'patient_id']}: {name} = {values[idx]:g}; values in 0-1: {n_unit}, above 1: {n_above}",
+            hint=f"declare the scale in the mapping: `scale: fraction` under fields.{name} (values are multiplied by 100), "
+                 "or `scale: percent` if these really are percentages; a field mixing both must be corrected at the source",
+        )
+
+
 def _receptors(data: pd.DataFrame, threshold: float, cutoff: float | None, qc: dict) -> None:
     sources = {}
     for receptor in ("er", "pr"):
@@ -203,7 +283,7 @@ def _her2(data: pd.DataFrame, qc: dict) -> None:
     copies = data.get("her2_ish_copy_number", pd.Series(np.nan, index=data.index))
     data["her2_ish_group"] = dct.ish_group(ratio, copies)
     staining = data.get("her2_ihc0_staining")
-    status = dct.her2_status(ihc, data["her2_ish_group"], staining)
+    status = dct.her2_status(ihc, data["her2_ish_group"], staining, ish_ratio=ratio, ish_copy_number=copies)
     single_call = 0
     if "her2_ish_amplified" in data:
         amplified = data["her2_ish_amplified"].astype("boolean")
@@ -223,9 +303,16 @@ def _her2(data: pd.DataFrame, qc: dict) -> None:
             "ish_without_ihc": int((has_ish & no_ihc).sum()),
             "ish_without_ihc_positive": int((has_ish & no_ihc & (status == "positive")).sum()),
             "ish_without_ihc_unknown": int((has_ish & no_ihc & (status == "unknown")).sum()),
-            # A ratio without a copy number (or the reverse) gives no ISH group.
+            # A ratio without a copy number (or the reverse) gives no ISH group; the status is
+            # still known where every group the known value allows gives the same call.
             "ish_incomplete": int((ratio.notna() != copies.notna()).sum())}
     qc["derivations"]["her2_status"] = info
+    reasons = dct.her2_unknown_reasons(ihc, data["her2_ish_group"], ratio, copies, status)
+    qc["derivations"]["her2_unknown"] = {
+        "patients": int((status == "unknown").sum()),
+        "by_reason": {str(k): int(v) for k, v in reasons.value_counts().sort_index().items()},
+        "ish_incomplete_decided": int(((ratio.notna() != copies.notna()) & (status != "unknown")).sum()),
+    }
     if info["ish_without_ihc_unknown"]:
         qc["warnings"].append(f"{info['ish_without_ihc_unknown']} patients have an ISH result but no IHC score: ISH alone "
                               "decides only group 1 (positive), so their HER2 status is unknown")
@@ -234,18 +321,34 @@ def _her2(data: pd.DataFrame, qc: dict) -> None:
                     info["ish_without_ihc_unknown"], example)
 
 
-def _regimen(data: pd.DataFrame, abbreviations: dict[str, str], qc: dict) -> None:
+def _regimen(data: pd.DataFrame, abbreviations: dict[str, str], qc: dict, regimens: dict[str, str],
+             unlisted_agents: dict[str, str]) -> None:
     text = data["regimen"] if "regimen" in data and data["regimen"].notna().any() else data.get("arm")
     if text is None:
         for name in ("regimen", "anti_her2", "regimen_class", "chemo_anthracycline", "chemo_taxane", "chemo_platinum", "endocrine_concurrent"):
             data[name] = None
         qc["derivations"]["regimen"] = {"source": "none"}
         return
-    parsed = dct.parse_regimens(text, abbreviations)
+    parsed = dct.parse_regimens(text, abbreviations, regimens=regimens, unlisted_agents=unlisted_agents)
     for column in parsed.columns:
         data[column] = parsed[column]
-    qc["derivations"]["regimen"] = {"source": "regimen" if text is data.get("regimen") else "arm",
-                                    "distinct": sorted(parsed["regimen"].dropna().unique().tolist())}
+    info = {"source": "regimen" if text is data.get("regimen") else "arm",
+            "distinct": sorted(parsed["regimen"].dropna().unique().tolist())}
+    declared = parsed["regimen_class"].isin(dct.DECLARED_CLASSES).fillna(False).astype(bool)
+    if regimens or unlisted_agents:
+        info["declared_outside_dictionary"] = {
+            cls: {"patients": int((parsed["regimen_class"] == cls).fillna(False).sum()),
+                  "regimens": sorted(parsed.loc[(parsed["regimen_class"] == cls).fillna(False), "regimen"].unique().tolist())}
+            for cls in dct.DECLARED_CLASSES if (parsed["regimen_class"] == cls).fillna(False).any()}
+    qc["derivations"]["regimen"] = info
+    for cls in dct.DECLARED_CLASSES:
+        mask = declared & (parsed["regimen_class"] == cls).fillna(False).astype(bool)
+        if mask.any():
+            shown = sorted(parsed.loc[mask, "regimen"].unique().tolist())
+            listed = ", ".join(shown[:3]) + (f" and {len(shown) - 3} more" if len(shown) > 3 else "")
+            qc["exclusions"].append({"stage": "harmonize", "field": "regimen_class",
+                                     "reason": f"regimen outside the drug dictionary, declared {cls} in the mapping ({listed})",
+                                     "action": "left out of regimen-class analyses; kept in the others", "count": int(mask.sum())})
 
 
 def _pcr(data: pd.DataFrame, study: dict, itc_is_pcr: bool, qc: dict) -> None:
@@ -333,6 +436,58 @@ def _check_times(data: pd.DataFrame, sid: str, where: "_Sources", qc: dict) -> N
         if half.any():
             data.loc[half, time] = np.nan
             data.loc[half, event] = pd.NA if str(data[event].dtype) == "Int64" else np.nan
+
+
+def _check_follow_up(data: pd.DataFrame, rules: dict, sid: str, where: "_Sources", qc: dict) -> None:
+    """Stop on a time field whose follow-up is implausibly short for a trial: the longest time
+    below FOLLOW_UP_MIN_LONGEST_MONTHS with at least FOLLOW_UP_MIN_PATIENTS patients with a time
+    (months read as days make every time 30 times too short). The evidence gives the median and
+    the longest time in months under the declared unit and under each other unit. A mapping's
+    `short_follow_up: <why>` on the field accepts it (recorded and reported)."""
+    for time, event in TIME_EVENT_PAIRS:
+        if time not in data or event not in data:
+            continue
+        rule = rules.get(time) or {}
+        unit = "dates" if "dates" in rule or "study_days" in rule else rule.get("unit", "months")
+        times = pd.to_numeric(data[time], errors="coerce").astype(float)
+        present = times.dropna()
+        censored = times[(pd.to_numeric(data[event], errors="coerce") == 0) & times.notna()]
+        record: dict[str, Any] = {"unit": unit, "patients": int(len(present))}
+        qc["derivations"].setdefault("follow_up", {})[time] = record
+        if len(present) < FOLLOW_UP_MIN_PATIENTS:
+            record["checked"] = False
+            continue
+        record.update(checked=True, median_months=round(float(present.median()), 2),
+                      median_censored_months=round(float(censored.median()), 2) if len(censored) else None)
+        longest = float(present.max())
+        if longest >= FOLLOW_UP_MIN_LONGEST_MONTHS:
+            continue
+        summary = (f"{time}: the longest follow-up is under {FOLLOW_UP_MIN_LONGEST_MONTHS:g} months (median "
+                   f"{present.median():.2f} months over {len(present)} patients, {unit})")
+        if rule.get("short_follow_up"):
+            record["accepted_short_follow_up"] = rule["short_follow_up"]
+            qc["warnings"].append(f"{summary}: accepted by the mapping ({rule['short_follow_up']})")
+            continue
+        readings = _unit_readings(present, unit)
+        raise StudyDataError(
+            sid, f"{summary}, far below any trial's: the unit looks wrong (months read as days make times 30 times too short)",
+            file=where(time), field=time,
+            example="; ".join(f"read as {u}: median {med:.1f}, longest {top:.1f} months" for u, med, top in readings),
+            hint=(f"check `unit:` of fields.{time} in the mapping against the source (ADaM AVAL units are in PARAM/AVALU)"
+                  if unit != "dates" else f"check the start and end date columns of fields.{time} and their format")
+                 + f"; if the follow-up really is this short, say why under fields.{time}.short_follow_up",
+        )
+
+
+def _unit_readings(months: pd.Series, unit: str) -> list[tuple[str, float, float]]:
+    """(unit, median, longest) in months of the same source values read under each unit, the
+    declared one first."""
+    if unit not in UNIT_TO_MONTHS:
+        return [(unit, float(months.median()), float(months.max()))]
+    source = months / UNIT_TO_MONTHS[unit]
+    order = [unit] + [u for u in UNIT_TO_MONTHS if u != unit]
+    return [(f"{u}{' (declared)' if u == unit else ''}", float(source.median() * UNIT_TO_MONTHS[u]),
+             float(source.max() * UNIT_TO_MONTHS[u])) for u in order]
 
 
 class _Sources:

@@ -177,26 +177,37 @@ def _check_field_counts(path: Path, study: str, *, delimiter: str, encoding: str
 
 # ----------------------------------------------------------------------------------------------
 # Package manifests: sponsors (and data-sharing platforms) list each delivered file with its size
-# and checksum; a file that does not match was truncated or changed after delivery.
+# and checksum; a file that does not match was truncated or changed after delivery. A line may
+# also carry the file's number of records (rows): `name  bytes  sha256  records`. A SAS transport
+# file cut at a record boundary, with no size in the manifest to betray it, still reads as fewer
+# rows than listed (her2meta.crosscheck compares them).
 
 MANIFEST_NAME = "MANIFEST.txt"
-_MANIFEST_LINE = re.compile(r"^\s*(\S+)\s+(\d+)\s+([0-9a-fA-F]{64})\s*$")
+_MANIFEST_LINE = re.compile(r"^\s*(\S+)\s+(\d+)\s+([0-9a-fA-F]{64})(?:\s+(\d+))?\s*$")
+
+
+def _manifest_matches(package_dir: Path | str):
+    path = Path(package_dir) / MANIFEST_NAME
+    if not path.is_file():
+        return
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        match = _MANIFEST_LINE.match(line)
+        if match:
+            yield match
 
 
 def read_manifest(package_dir: Path | str) -> dict[str, tuple[int, str]]:
     """File name -> (bytes, sha256) from the package's MANIFEST.txt, if there is one.
 
-    Only lines of the form `name  bytes  sha256` count; anything else (titles, notes) is ignored,
-    so a package without such lines is simply not checked."""
-    path = Path(package_dir) / MANIFEST_NAME
-    if not path.is_file():
-        return {}
-    entries = {}
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-        match = _MANIFEST_LINE.match(line)
-        if match:
-            entries[match.group(1)] = (int(match.group(2)), match.group(3).lower())
-    return entries
+    Only lines of the form `name  bytes  sha256` (optionally followed by the number of records)
+    count; anything else (titles, notes) is ignored, so a package without such lines is simply
+    not checked."""
+    return {m.group(1): (int(m.group(2)), m.group(3).lower()) for m in _manifest_matches(package_dir)}
+
+
+def read_manifest_records(package_dir: Path | str) -> dict[str, int]:
+    """File name -> number of records, for the manifest lines that give one (a fourth column)."""
+    return {m.group(1): int(m.group(4)) for m in _manifest_matches(package_dir) if m.group(4) is not None}
 
 
 def verify_against_manifest(path: Path | str, manifest: dict[str, tuple[int, str]], *, study: str, name: str) -> None:

@@ -22,13 +22,13 @@ __all__ = [
     # receptors
     "receptor_status_from_percent", "er_low", "hr_status", "normalize_status",
     # her2
-    "normalize_ihc", "normalize_ihc0_staining", "ish_group", "her2_status",
+    "normalize_ihc", "normalize_ihc0_staining", "ish_group", "her2_status", "ish_candidates", "her2_unknown_reasons",
     # pcr
     "parse_ypt", "parse_ypn", "pcr_variants", "pcr_consistency",
     # response
     "normalize_bor", "objective_response",
     # drugs
-    "DrugDictionary", "Regimen", "parse_regimen", "parse_regimens",
+    "DrugDictionary", "Regimen", "parse_regimen", "parse_regimens", "DECLARED_CLASSES",
 ]
 
 _MAX_LISTED = 20
@@ -169,7 +169,7 @@ def _numeric(
 
 
 from .receptors import er_low, hr_status, normalize_status, receptor_status_from_percent  # noqa: E402
-from .her2 import her2_status, ish_group, normalize_ihc, normalize_ihc0_staining  # noqa: E402
+from .her2 import her2_status, her2_unknown_reasons, ish_candidates, ish_group, normalize_ihc, normalize_ihc0_staining  # noqa: E402
 from .pcr import parse_ypn, parse_ypt, pcr_consistency, pcr_variants  # noqa: E402
 from .response import normalize_bor, objective_response  # noqa: E402
-from .drugs import DrugDictionary, Regimen, parse_regimen, parse_regimens  # noqa: E402
+from .drugs import DECLARED_CLASSES, DrugDictionary, Regimen, parse_regimen, parse_regimens  # noqa: E402

@@ -7,6 +7,11 @@ abbreviation, the global dictionary (generic name, brand, code, synonym; case-, 
 hyphen-insensitive). Short regimen abbreviations (any token of 1-2 characters and the
 ``study_only_abbreviations`` list, e.g. T, P, H, TCH, TCHP, wP) are never resolved
 globally: T is trastuzumab in one trial and docetaxel in another.
+
+Regimens outside the dictionary are declared, never guessed: a whole regimen text (e.g.
+"Physician's choice") in ``regimens``, or a drug name (e.g. an investigational code) in
+``unlisted_agents``, each with a class of DECLARED_CLASSES. Such a regimen takes that
+regimen_class; regimen-class analyses leave it out (docs/methods/derivations.md).
 """
 
 from __future__ import annotations
@@ -25,8 +30,11 @@ import yaml
 from . import DerivationError, _missing_mask, _series
 
 ANTI_HER2_CLASSES = ("anti_her2_mab", "anti_her2_bispecific", "anti_her2_tki", "anti_her2_adc")
+# Classes a mapping declares for regimens outside the dictionary ("investigational" wins when a
+# regimen holds agents of both).
+DECLARED_CLASSES = ("other", "investigational")
 REGIMEN_CLASSES = ("none", "trastuzumab", "pertuzumab", "dual_mab", "mab_tki", "tki", "adc",
-                   "adc_mab", "other_her2")
+                   "adc_mab", "other_her2") + DECLARED_CLASSES
 REGIMEN_COLUMNS = ("regimen", "anti_her2", "regimen_class", "chemo_anthracycline",
                    "chemo_taxane", "chemo_platinum", "endocrine_concurrent")
 
@@ -44,6 +52,9 @@ _QUALIFIERS = re.compile(
     r"|\boral\b|\bintravenous\b|\bsubcutaneous\b",
     re.IGNORECASE,
 )
+_DECLARE_HINT = ("A regimen or drug outside the dictionary (physician's choice, an investigational agent) is declared in the "
+                 "mapping: `regimens: {\"Physician's choice\": other}` or `unlisted_agents: {XYZ-123: investigational}`; "
+                 "regimen-class analyses then leave those patients out, counted.")
 _KEY_DROP = re.compile(r"[\s\-_.,'’®™]+")
 _ANTI_HER2_HINT = ("Add each token to the study mapping's `abbreviations` (e.g. {T: trastuzumab} "
                    "or {TCHP: docetaxel+carboplatin+trastuzumab+pertuzumab}) or correct the text. "
@@ -61,12 +72,13 @@ class Regimen:
 
     agents: tuple[str, ...]
     regimen: str
-    anti_her2: str
+    anti_her2: str | None        # None: not known (a regimen declared as a whole, e.g. physician's choice)
     regimen_class: str
-    chemo_anthracycline: bool
-    chemo_taxane: bool
-    chemo_platinum: bool
-    endocrine_concurrent: bool
+    chemo_anthracycline: bool | None
+    chemo_taxane: bool | None
+    chemo_platinum: bool | None
+    endocrine_concurrent: bool | None
+    declared: tuple[str, ...] = ()  # the declared regimen text or unlisted agents it holds
 
     def as_row(self) -> dict:
         return {c: getattr(self, c) for c in REGIMEN_COLUMNS}
@@ -168,10 +180,12 @@ class DrugDictionary:
             out[k] = tuple(agents)
         return out
 
-    def _resolve(self, text: str, exp: Mapping[str, tuple[str, ...]]):
-        """Phases (lists of agent sets) and the unresolved tokens of one text."""
+    def _resolve(self, text: str, exp: Mapping[str, tuple[str, ...]], unlisted: Mapping[str, tuple[str, str]] | None = None):
+        """Phases (lists of agent sets), the unresolved tokens and the declared unlisted agents
+        ((name, class) pairs) of one text."""
         phases: list[set[str]] = []
         unresolved: list[str] = []
+        declared: list[tuple[str, str]] = []
         n_tokens = 0
         text = _PLACEBO_PAREN.sub("placebo", _SLASH_DOSE.sub(" ", _THOUSANDS.sub("", text)))
         for phase_text in _SEQ.split(text):
@@ -185,11 +199,15 @@ class DrugDictionary:
                     continue
                 n_tokens += 1
                 if found is None:
-                    unresolved.append(tok)
+                    hit = _unlisted_hit(tok, unlisted or {})
+                    if hit is None:
+                        unresolved.append(tok)
+                    else:
+                        declared.append(hit)
                 else:
                     phase.update(found)
             phases.append(phase)
-        return phases, unresolved, n_tokens
+        return phases, unresolved, n_tokens, declared
 
     def _resolve_token(self, tok: str, exp):
         for candidate in (tok, _QUALIFIERS.sub(" ", tok).strip()):
@@ -205,9 +223,11 @@ class DrugDictionary:
                 return found
         return None
 
-    def _build(self, phases: list[set[str]]) -> Regimen:
+    def _build(self, phases: list[set[str]], declared: list[tuple[str, str]] = ()) -> Regimen:
         agents = set().union(*phases) if phases else set()
         ordered = self.canonical_order(agents)
+        names = list(dict.fromkeys(name for name, _ in declared))
+        classes = {cls for _, cls in declared}
         her2 = [a for a in ordered if self.classes[a] in ANTI_HER2_CLASSES]
         has = {c: any(self.classes[a] == c for a in agents) for c in self.class_order}
         endo = any(
@@ -215,15 +235,17 @@ class DrugDictionary:
             and any(self.classes[a] in ANTI_HER2_CLASSES for a in p)
             for p in phases
         )
+        declared_class = next((c for c in reversed(DECLARED_CLASSES) if c in classes), None)
         return Regimen(
             agents=tuple(sorted(agents)),
-            regimen="+".join(ordered),
+            regimen="+".join(ordered + names),
             anti_her2="+".join(her2),
-            regimen_class=self._regimen_class(her2),
+            regimen_class=declared_class or self._regimen_class(her2),
             chemo_anthracycline=has["anthracycline"],
             chemo_taxane=has["taxane"],
             chemo_platinum=has["platinum"],
             endocrine_concurrent=endo,
+            declared=tuple(names),
         )
 
     def _regimen_class(self, her2: list[str]) -> str:
@@ -245,11 +267,28 @@ class DrugDictionary:
             return "dual_mab"
         return her2[0]  # "trastuzumab" or "pertuzumab"
 
-    def parse_regimen(self, text: str, abbreviations: Mapping[str, str] | None = None) -> Regimen:
+    def parse_regimen(self, text: str, abbreviations: Mapping[str, str] | None = None, *,
+                      regimens: Mapping[str, str] | None = None, unlisted_agents: Mapping[str, str] | None = None) -> Regimen:
         """Parse one regimen text; unresolved tokens raise DerivationError (field "regimen")."""
-        return self._parse_unique([text], [1], self._expansions(abbreviations))[text]
+        declared = self._declared(regimens, unlisted_agents)
+        return self._parse_unique([text], [1], self._expansions(abbreviations), *declared)[text]
 
-    def _parse_unique(self, texts, counts, exp) -> dict[str, Regimen]:
+    def _declared(self, regimens: Mapping[str, str] | None, unlisted_agents: Mapping[str, str] | None):
+        """The mapping's declarations, keyed like tokens: ({key: (text, class)}, {key: (name, class)})."""
+        whole, agents = {}, {}
+        for source, target, out in ((regimens, "regimens", whole), (unlisted_agents, "unlisted_agents", agents)):
+            for name, cls in (source or {}).items():
+                if cls not in DECLARED_CLASSES:
+                    raise DerivationError(target, [name], None, f"Declare {name!r} as one of {', '.join(DECLARED_CLASSES)}.")
+                out[_key(str(name))] = (str(name), cls)
+        known = {name: self.lookup(name) for _, (name, _) in agents.items()}
+        clash = [f"{name!r} (= {'+'.join(found) or 'nothing: ignored'})" for name, found in known.items() if found is not None]
+        if clash:
+            raise DerivationError("unlisted_agents", [n for n, f in known.items() if f is not None], None,
+                                  f"These names are in the drug dictionary: {', '.join(clash)}; remove them from unlisted_agents.")
+        return whole, agents
+
+    def _parse_unique(self, texts, counts, exp, whole=None, unlisted=None) -> dict[str, Regimen]:
         out: dict[str, Regimen] = {}
         bad: dict[str, int] = {}
         example: dict[str, str] = {}
@@ -257,25 +296,36 @@ class DrugDictionary:
         for text, n in zip(texts, counts):
             if not isinstance(text, str):
                 raise DerivationError("regimen", [text], [n], "Regimen values must be text.")
-            phases, unresolved, n_tokens = self._resolve(text, exp)
+            if whole and _key(text) in whole:
+                name, cls = whole[_key(text)]
+                out[text] = Regimen(agents=(), regimen=text.strip(), anti_her2=None, regimen_class=cls,
+                                    chemo_anthracycline=None, chemo_taxane=None, chemo_platinum=None,
+                                    endocrine_concurrent=None, declared=(name,))
+                continue
+            phases, unresolved, n_tokens, declared = self._resolve(text, exp, unlisted)
             if n_tokens == 0:
                 empty[text] = n
             for tok in dict.fromkeys(unresolved):
                 bad[tok] = bad.get(tok, 0) + n
                 example.setdefault(tok, text)
             if not unresolved and n_tokens:
-                out[text] = self._build(phases)
+                out[text] = self._build(phases, declared)
         if empty:
             raise DerivationError("regimen", list(empty), list(empty.values()),
                                   "No drug name found in the regimen text.")
         if bad:
             shown = "; ".join(f"{t!r} in {example[t]!r}" for t in list(bad)[:3])
             raise DerivationError("regimen", list(bad), list(bad.values()),
-                                  f"Unresolved regimen tokens (e.g. {shown}). {_ANTI_HER2_HINT}")
+                                  f"Unresolved regimen tokens (e.g. {shown}). {_ANTI_HER2_HINT} {_DECLARE_HINT}")
         return out
 
-    def parse_regimens(self, series, abbreviations: Mapping[str, str] | None = None) -> pd.DataFrame:
-        """Parse each distinct regimen text once; missing texts give <NA> in every column."""
+    def parse_regimens(self, series, abbreviations: Mapping[str, str] | None = None, *,
+                       regimens: Mapping[str, str] | None = None,
+                       unlisted_agents: Mapping[str, str] | None = None) -> pd.DataFrame:
+        """Parse each distinct regimen text once; missing texts give <NA> in every column.
+
+        ``regimens`` (text -> class) and ``unlisted_agents`` (drug name -> class) declare what
+        is outside the dictionary (class "other" or "investigational")."""
         s = _series(series)
         miss = _missing_mask(s)
         codes = np.full(len(s), -1, dtype=np.intp)
@@ -283,13 +333,22 @@ class DrugDictionary:
         codes[~miss] = present_codes
         uniques = list(uniques)
         counts = np.bincount(present_codes, minlength=len(uniques)).tolist()
-        parsed = self._parse_unique(uniques, counts, self._expansions(abbreviations))
+        parsed = self._parse_unique(uniques, counts, self._expansions(abbreviations),
+                                    *self._declared(regimens, unlisted_agents))
         cols = {}
         for c in REGIMEN_COLUMNS:
             dtype = "boolean" if c.startswith(("chemo_", "endocrine")) else "string"
             table = pd.array([getattr(parsed[u], c) for u in uniques], dtype=dtype)
             cols[c] = table.take(codes, allow_fill=True)
         return pd.DataFrame(cols, index=s.index)
+
+
+def _unlisted_hit(tok: str, unlisted: Mapping[str, tuple[str, str]]) -> tuple[str, str] | None:
+    for candidate in (tok, _QUALIFIERS.sub(" ", tok).strip()):
+        hit = unlisted.get(_key(candidate))
+        if hit is not None:
+            return hit
+    return None
 
 
 def _tokens(text: str) -> list[str]:
@@ -303,12 +362,13 @@ def _default() -> DrugDictionary:
     return DrugDictionary(yaml.safe_load(raw))
 
 
-def parse_regimen(text: str, abbreviations: Mapping[str, str] | None = None) -> Regimen:
+def parse_regimen(text: str, abbreviations: Mapping[str, str] | None = None, **declared) -> Regimen:
     """Parse one regimen text with the packaged dictionary (see DrugDictionary.parse_regimen)."""
-    return DrugDictionary.load().parse_regimen(text, abbreviations)
+    return DrugDictionary.load().parse_regimen(text, abbreviations, **declared)
 
 
-def parse_regimens(series, abbreviations: Mapping[str, str] | None = None) -> pd.DataFrame:
+def parse_regimens(series, abbreviations: Mapping[str, str] | None = None, **declared) -> pd.DataFrame:
     """Columns regimen, anti_her2, regimen_class, chemo_anthracycline, chemo_taxane,
-    chemo_platinum, endocrine_concurrent; same index as ``series``."""
-    return DrugDictionary.load().parse_regimens(series, abbreviations)
+    chemo_platinum, endocrine_concurrent; same index as ``series``. ``regimens=`` and
+    ``unlisted_agents=`` declare regimens and drugs outside the dictionary."""
+    return DrugDictionary.load().parse_regimens(series, abbreviations, **declared)

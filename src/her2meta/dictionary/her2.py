@@ -103,7 +103,47 @@ def _groups(s: pd.Series) -> np.ndarray:
     return g.to_numpy(dtype=int)  # 0 = missing
 
 
-def her2_status(ihc, ish_group=None, ihc0_staining=None, *, ish_ratio=None,
+# Incomplete dual-probe ISH: the ASCO/CAP 2018 groups a tumour can still be in when only the
+# ratio or only the mean copy number is known.
+_CANDIDATES = {
+    "ratio >= 2.0": (1, 2), "ratio < 2.0": (3, 4, 5),
+    "copy number >= 6.0": (1, 3), "copy number 4.0-5.9": (1, 4), "copy number < 4.0": (2, 5),
+}
+
+
+def ish_candidates(ratio, copy_number) -> pd.Series:
+    """For a tumour with only one of ratio / copy number: which of the known values it has
+    (a key of the table above, e.g. "ratio >= 2.0"); <NA> when both or neither are known."""
+    r0, c0 = _series(ratio), _series(copy_number)
+    _same_index(r0, c0)
+    r = _numeric(r0, field=str(r0.name or "her2_ish_ratio"), lo=0.0, hi=None,
+                 hint="HER2/CEP17 ratios must be non-negative numbers.").to_numpy()
+    c = _numeric(c0, field=str(c0.name or "her2_ish_copy_number"), lo=0.0, hi=None,
+                 hint="Mean HER2 signals per cell must be non-negative numbers.").to_numpy()
+    only_r, only_c = ~np.isnan(r) & np.isnan(c), np.isnan(r) & ~np.isnan(c)
+    key = np.select(
+        [only_r & (r >= 2.0 - _EPS), only_r, only_c & (c >= 6.0 - _EPS), only_c & (c >= 4.0 - _EPS), only_c],
+        ["ratio >= 2.0", "ratio < 2.0", "copy number >= 6.0", "copy number 4.0-5.9", "copy number < 4.0"],
+        default="",
+    )
+    return pd.Series(pd.array(np.where(key == "", None, key), dtype="string"), index=r0.index, name="ish_candidates")
+
+
+def _call(ihc_s: np.ndarray, grp: np.ndarray, ihc0_call: np.ndarray) -> np.ndarray:
+    """The IHC x ISH-group table (grp 0 = no ISH group)."""
+    conds = [
+        ihc_s == "3+",
+        grp == 1,
+        (ihc_s == "2+") & (grp == 3),
+        (ihc_s == "2+") & np.isin(grp, (2, 4, 5)),
+        ihc_s == "1+",
+        ihc_s == "0",
+    ]
+    choices = ["positive", "positive", "positive", "low", "low", ihc0_call]
+    return np.select(conds, choices, default="unknown")
+
+
+def her2_status(ihc, ish_group=None, ihc0_staining=None, *, ish_ratio=None, ish_copy_number=None,
                 allow_ratio_only: bool = False) -> pd.Series:
     """HER2 status: positive, low, ultralow, null, ihc0_unspecified or unknown.
 
@@ -115,6 +155,12 @@ def her2_status(ihc, ish_group=None, ihc0_staining=None, *, ish_ratio=None,
               "ihc0_unspecified" (staining not recorded);
     IHC missing -> group 1 positive; otherwise unknown (groups 2-4 need the IHC work-up,
               and a group 5 tumour cannot be placed in low/ultralow/null).
+
+    Incomplete ISH (``ish_ratio`` and ``ish_copy_number`` both given; a tumour with one of them
+    and no group): the status is the one every group the known value allows gives with this
+    IHC score, and unknown when they differ (see ish_candidates and docs/methods/derivations.md).
+    E.g. IHC 2+ with copy number >= 6.0 (group 1 or 3) is positive; IHC 1+ with ratio >= 2.0
+    (group 1 positive, group 2 negative) is unknown; IHC 1+ with ratio < 2.0 is low.
 
     ``allow_ratio_only``: when the group is missing but ``ish_ratio`` is known, read ISH by
     the legacy single criterion (ratio >= 2.0 ISH-positive, as group 1; else ISH-negative,
@@ -153,15 +199,42 @@ def her2_status(ihc, ish_group=None, ihc0_staining=None, *, ish_ratio=None,
 
     ihc0_call = np.where(stain == "ultralow", "ultralow",
                          np.where(stain == "null", "null", "ihc0_unspecified"))
-    g1 = grp == 1
-    conds = [
-        ihc_s == "3+",
-        g1,
-        (ihc_s == "2+") & (grp == 3),
-        (ihc_s == "2+") & np.isin(grp, (2, 4, 5)),
-        ihc_s == "1+",
-        ihc_s == "0",
-    ]
-    choices = ["positive", "positive", "positive", "low", "low", ihc0_call]
-    out = np.select(conds, choices, default="unknown")
+    out = _call(ihc_s, grp, ihc0_call)
+    if ish_ratio is not None and ish_copy_number is not None and not allow_ratio_only:
+        r_s, c_s = _series(ish_ratio), _series(ish_copy_number)
+        _same_index(i0, r_s)
+        keys = ish_candidates(r_s, c_s).to_numpy(dtype=object, na_value=None)
+        for key, groups in _CANDIDATES.items():
+            rows = (keys == key) & (grp == 0)
+            if not rows.any():
+                continue
+            calls = [_call(ihc_s[rows], np.full(int(rows.sum()), g), ihc0_call[rows]) for g in groups]
+            agree = np.all([c == calls[0] for c in calls], axis=0)
+            out[rows] = np.where(agree, calls[0], "unknown")
     return pd.Series(out, index=i0.index, dtype="string", name="her2_status")
+
+
+def her2_unknown_reasons(ihc, ish_group, ish_ratio, ish_copy_number, status) -> pd.Series:
+    """Why each HER2-unknown tumour is unknown (<NA> for the others): the reasons counted in QC."""
+    i0 = _series(ihc)
+    ihc_s = normalize_ihc(i0).to_numpy(dtype=object, na_value=None)
+    grp = _groups(_series(ish_group))
+    keys = ish_candidates(ish_ratio, ish_copy_number).to_numpy(dtype=object, na_value=None)
+    unknown = (_series(status).astype("string") == "unknown").to_numpy(dtype=bool, na_value=False)
+    out = np.full(len(i0), None, dtype=object)
+    for idx in np.flatnonzero(unknown):
+        score = ihc_s[idx]
+        if keys[idx] is not None:
+            groups = " or ".join(str(g) for g in _CANDIDATES[keys[idx]])
+            missing = "copy number" if keys[idx].startswith("ratio") else "ratio"
+            out[idx] = (f"incomplete ISH with IHC {score or 'missing'}: {keys[idx]} without {missing} "
+                        f"(group {groups}, which give different calls)")
+        elif score is None and grp[idx] == 0:
+            out[idx] = "no IHC score and no ISH result"
+        elif score is None:
+            out[idx] = f"ISH group {grp[idx]} without an IHC score (only group 1 decides alone)"
+        elif score == "2+":
+            out[idx] = "IHC 2+ (equivocal) without an ISH result"
+        else:
+            out[idx] = f"IHC {score}: not decided"
+    return pd.Series(pd.array(out, dtype="string"), index=i0.index, name="her2_unknown_reason")

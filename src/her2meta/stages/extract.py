@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..crosscheck import check_record_counts
 from ..errors import Her2MetaError, failed_reason, failure_record, keep_going
 from ..io import write_json, write_parquet
 from ..mapping import apply_mapping, load_mapping
@@ -21,7 +22,10 @@ def run(*, inputs, outputs, params, wildcards, logger) -> None:
     study = wildcards["study"]
     try:
         mapping = load_mapping(inputs.mapping, study=study)
-        result = apply_mapping(mapping, local_package_dir(inputs, params))
+        package_dir = local_package_dir(inputs, params)
+        result = apply_mapping(mapping, package_dir)
+        result.qc["record_counts"] = check_record_counts(study, package_dir, result.qc,
+                                                         ignore_reason=mapping.spec.get("ignore_record_counts"))
     except Exception as exc:
         if not keep_going(params):
             raise

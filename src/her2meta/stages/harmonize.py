@@ -40,6 +40,7 @@ def run(*, inputs, outputs, params, wildcards, logger) -> None:
             field_sources={name: f"{info['file']} ({info['source']})" for name, info in extraction_qc.get("fields", {}).items()
                            if info.get("file")},
             mapping_file=str(inputs.mapping),
+            mapping_spec=mapping.spec,
         )
     except Exception as exc:
         if not keep_going(params):
