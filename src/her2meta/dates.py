@@ -343,9 +343,12 @@ def duration_from_study_days(start: pd.Series | float, end: pd.Series) -> pd.Ser
 def qc_exclusion(record: dict[str, Any]) -> dict[str, Any]:
     """A partial-date record in the shape of qc["exclusions"], which the report's data flow lists
     under 'Endpoint data left out or changed (patients kept)'."""
+    # No subject identifier goes into these texts: they reach the report (release zone).
     if record["missing"] == "ordering":
-        reason = f"imputed {record['part']} dates in {record['column']} on the wrong side of the other date"
-        action = f"set to the {'start' if record['part'] == 'end' else 'end'} date (partial-date ordering rule; {record['example']})"
+        other = "start" if record["part"] == "end" else "end"
+        reason = (f"imputed {record['part']} dates in {record['column']} {'before' if other == 'start' else 'after'} "
+                  f"the {other} date")
+        action = f"set to the {other} date: a completed partial date never reverses the two"
     else:
         reason = f"partial dates in {record['column']} ({record['missing']} unknown)"
         if record["rule"] == "exclude":
