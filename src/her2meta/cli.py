@@ -45,45 +45,19 @@ def _run_simulate_demo(args) -> int:
 
 
 def _run_mapping_check(args) -> int:
-    from .mapping import apply_mapping, load_mapping
+    from .mapping_check import check_mapping, render
 
-    mapping = load_mapping(args.mapping)
-    result = apply_mapping(mapping, Path(args.package))
-    data = result.data
-    print(f"study {mapping.study_id}: {len(data)} subjects")
-    for exclusion in result.qc["subjects"].get("excluded", []):
-        print(f"  excluded: {exclusion['count']} ({exclusion['reason']})")
-    print(f"  {'field':<24} {'source':<34} {'missing':>8}  values")
-    for name, info in result.qc["fields"].items():
-        if name == "patient_id":
-            continue
-        column = data[name]
-        if column.dtype.kind in "fiu" and column.notna().any():
-            values = f"min {column.min():.4g}, max {column.max():.4g}"
-        else:
-            counts = column.astype(str).value_counts()
-            values = ", ".join(f"{k} ({v})" for k, v in counts.head(6).items()) + (" ..." if len(counts) > 6 else "")
-        print(f"  {name:<24} {str(info['source']):<34} {info['missing']:>8}  {values}")
-    return 0
+    config = args.config if args.config or not Path("config/config.yaml").is_file() else "config/config.yaml"
+    result = check_mapping(args.mapping, args.package, config_path=config, directory=Path(args.directory),
+                           setting=args.setting, design=args.design)
+    sys.stdout.write(render(result))
+    return 0 if result.ok else 2
 
 
 def _run_mapping_scaffold(args) -> int:
-    from .io import READERS, read_table
+    from .scaffold import scaffold
 
-    package = Path(args.package)
-    files = sorted(p for p in package.rglob("*") if p.is_file() and p.suffix.lower() in READERS and p.suffix.lower() != ".txt")
-    if not files:
-        raise Her2MetaError(f"no readable data files (.xpt, .sas7bdat, .csv, .xlsx, ...) under {package}")
-    lines = ["mapping_version: 1", f"study_id: {args.study or package.name}", "datasets:"]
-    for path in files:
-        frame = read_table(path, study=args.study or package.name)
-        name = path.stem.lower().replace("-", "_")
-        key = next((c for c in frame.columns if c.upper() in {"USUBJID", "SUBJID", "PATID", "PATIENT", "ID", "PT_NO"}), frame.columns[0])
-        lines += [f"  {name}:", f"    file: {path.relative_to(package)}", f"    key: {key}",
-                  f"    # {len(frame)} rows; columns: {', '.join(frame.columns)}"]
-    lines += ["subjects: " + files[0].stem.lower(), "fields:", f"  patient_id: {{from: {files[0].stem.lower()}.{key}}}",
-              "  # add one line per harmonized field: see config/README.md", "constants:", "  setting: neoadjuvant"]
-    print("\n".join(lines))
+    sys.stdout.write(scaffold(Path(args.package), study=args.study, sep=args.sep))
     return 0
 
 
@@ -195,13 +169,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     mapping = sub.add_parser("mapping", help="write and check study mappings")
     map_sub = mapping.add_subparsers(dest="what", required=True)
-    check = map_sub.add_parser("check", help="apply a mapping to its package and summarize each field")
+    check = map_sub.add_parser("check", help="run the study's chain (extract, harmonize, estimate) as the workflow would; "
+                                             "show fields, exclusions, derived counts and every problem")
     check.add_argument("mapping", help="mapping YAML file")
     check.add_argument("package", help="study package folder")
+    check.add_argument("--config", help="config file whose harmonization settings, analyses and study sheet row are used "
+                                        "(default: config/config.yaml when it exists)")
+    check.add_argument("--directory", "-d", default=".", help="working directory of the run (default: the current folder)")
+    check.add_argument("--setting", choices=["neoadjuvant", "adjuvant", "metastatic"],
+                       help="the study's setting when it is not in the study sheet yet")
+    check.add_argument("--design", choices=["rct", "single_arm"], help="the study's design when it is not in the study sheet yet")
     check.set_defaults(handler=_run_mapping_check)
-    scaffold = map_sub.add_parser("scaffold", help="print a mapping skeleton listing the package's datasets and columns")
+    scaffold = map_sub.add_parser("scaffold", help="print a mapping skeleton from the package: subject-level dataset, one entry "
+                                                   "per PARAMCD, recognised CDISC variables, define.xml labels")
     scaffold.add_argument("package", help="study package folder")
     scaffold.add_argument("--study", help="study_id (default: the folder name)")
+    scaffold.add_argument("--sep", help="field separator of the package's CSV/TXT files (default: ',' for .csv, tab for .tsv), "
+                                        "e.g. ';' for a European CSV")
     scaffold.set_defaults(handler=_run_mapping_scaffold)
 
     config = sub.add_parser("config", help="check the workflow configuration")

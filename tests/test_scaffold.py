@@ -1,0 +1,251 @@
+"""`her2meta mapping scaffold` and `mapping check` on packages written here following CDISC ADaM.
+
+The standard package: ADSL.XPT (one row per subject, ITTFL), ADTTE.XPT (BDS: PARAMCD EFS, OS and
+a parameter the scaffold does not know, AVAL in days, CNSR 0 = event), ADRS.XPT (visit-level OVR
+records and one BOR per subject), ADAE.XPT (several rows per subject; first in alphabetical
+order) and define.xml (labels, structure, the NY code list). Expected counts are computed here
+from the data written, never by the code under test."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from her2meta.cli import main
+from her2meta.mapping import load_mapping
+from her2meta.mapping_check import check_mapping
+from her2meta.scaffold import scaffold
+
+pyreadstat = pytest.importorskip("pyreadstat")
+
+N = 40
+ARMS = ("Docetaxel + Trastuzumab", "Docetaxel + Trastuzumab + Pertuzumab")
+NOT_ITT = {"TEST-007", "TEST-019", "TEST-033"}
+
+
+def _adsl() -> pd.DataFrame:
+    rng = np.random.default_rng(13)
+    ids = [f"TEST-{k:03d}" for k in range(1, N + 1)]
+    return pd.DataFrame({
+        "STUDYID": ["TEST"] * N,
+        "USUBJID": ids,
+        "SUBJID": [i[-3:] for i in ids],
+        "ARM": [ARMS[k % 2] for k in range(N)],
+        "ARMCD": [("TH", "THP")[k % 2] for k in range(N)],
+        "TRT01P": [ARMS[k % 2] for k in range(N)],
+        "ITTFL": ["N" if i in NOT_ITT else "Y" for i in ids],
+        "SAFFL": ["Y"] * N,
+        "AGE": rng.integers(28, 76, N).astype(float),
+        "AGEU": ["YEARS"] * N,
+        "SEX": ["F"] * N,
+        "DTHFL": ["Y" if k % 5 == 0 else "" for k in range(N)],
+    })
+
+
+def _adtte(adsl: pd.DataFrame) -> pd.DataFrame:
+    rng = np.random.default_rng(14)
+    rows = []
+    for k, uid in enumerate(adsl["USUBJID"]):
+        efs_cnsr = (0, 1, 2)[k % 3]
+        rows.append(("TEST", uid, "EFS", "Event-Free Survival (days)", float(rng.integers(30, 2000)), float(efs_cnsr)))
+        rows.append(("TEST", uid, "OS", "Overall Survival (days)", float(rng.integers(300, 2500)), float(k % 4 != 0)))
+        if k % 2 == 0:
+            rows.append(("TEST", uid, "TTNT", "Time to Next Treatment (days)", float(rng.integers(30, 900)), 1.0))
+    return pd.DataFrame(rows, columns=["STUDYID", "USUBJID", "PARAMCD", "PARAM", "AVAL", "CNSR"])
+
+
+def _adrs(adsl: pd.DataFrame) -> pd.DataFrame:
+    bor = ("CR", "PR", "SD", "PD", "NE")
+    rows = []
+    for k, uid in enumerate(adsl["USUBJID"]):
+        for visit in ("WEEK 6", "WEEK 12", "WEEK 18"):
+            rows.append(("TEST", uid, "OVR", "Overall Response by Investigator", visit, bor[(k + len(visit)) % 4]))
+        rows.append(("TEST", uid, "BOR", "Best Overall Response", "", bor[k % 5]))
+    return pd.DataFrame(rows, columns=["STUDYID", "USUBJID", "PARAMCD", "PARAM", "AVISIT", "AVALC"])
+
+
+def _adae(adsl: pd.DataFrame) -> pd.DataFrame:
+    rows = [("TEST", uid, term) for uid in adsl["USUBJID"][:10] for term in ("NAUSEA", "FATIGUE")]
+    return pd.DataFrame(rows, columns=["STUDYID", "USUBJID", "AETERM"])
+
+
+DEFINE_LABELS = {
+    "ADSL": {"USUBJID": "Unique Subject Identifier", "ARM": "Description of Planned Arm",
+             "ITTFL": "Intent-To-Treat Population Flag", "AGE": "Age at Randomization (define.xml)"},
+    "ADTTE": {"USUBJID": "Unique Subject Identifier", "PARAMCD": "Parameter Code", "AVAL": "Analysis Value",
+              "CNSR": "Censor"},
+    "ADRS": {"USUBJID": "Unique Subject Identifier", "PARAMCD": "Parameter Code", "AVALC": "Analysis Value (C)"},
+}
+STRUCTURES = {"ADSL": "One record per subject", "ADTTE": "One record per subject per parameter",
+              "ADRS": "One record per subject per parameter per analysis visit"}
+
+
+def _define_xml() -> str:
+    groups, items = [], []
+    for ds, labels in DEFINE_LABELS.items():
+        refs = "".join(f'<ItemRef ItemOID="IT.{ds}.{c}" OrderNumber="{i}" Mandatory="Yes"/>' for i, c in enumerate(labels, 1))
+        groups.append(f'<ItemGroupDef OID="IG.{ds}" Name="{ds}" Repeating="{"No" if ds == "ADSL" else "Yes"}" '
+                      f'Purpose="Analysis" SASDatasetName="{ds}" def:Structure="{STRUCTURES[ds]}">'
+                      f'<Description><TranslatedText xml:lang="en">{ds} dataset</TranslatedText></Description>{refs}'
+                      f'<def:leaf ID="LF.{ds}" xlink:href="{ds}.XPT"><def:title>{ds}.XPT</def:title></def:leaf></ItemGroupDef>')
+        for c, label in labels.items():
+            codelist = '<CodeListRef CodeListOID="CL.NY"/>' if c == "ITTFL" else ""
+            items.append(f'<ItemDef OID="IT.{ds}.{c}" Name="{c}" DataType="text" Length="20">'
+                         f'<Description><TranslatedText xml:lang="en">{label}</TranslatedText></Description>{codelist}</ItemDef>')
+    codelist = ('<CodeList OID="CL.NY" Name="No Yes Response" DataType="text">'
+                '<CodeListItem CodedValue="Y"><Decode><TranslatedText xml:lang="en">Yes</TranslatedText></Decode></CodeListItem>'
+                '<CodeListItem CodedValue="N"><Decode><TranslatedText xml:lang="en">No</TranslatedText></Decode></CodeListItem>'
+                '</CodeList>')
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<ODM xmlns="http://www.cdisc.org/ns/odm/v1.3" xmlns:def="http://www.cdisc.org/ns/def/v2.0" '
+            'xmlns:xlink="http://www.w3.org/1999/xlink" ODMVersion="1.3.2" FileType="Snapshot" FileOID="DEF.TEST">'
+            '<Study OID="ST.TEST"><GlobalVariables><StudyName>TEST</StudyName><StudyDescription>test</StudyDescription>'
+            '<ProtocolName>TEST</ProtocolName></GlobalVariables>'
+            '<MetaDataVersion OID="MDV.TEST" Name="ADaM" def:DefineVersion="2.0.0">'
+            + "".join(groups) + "".join(items) + codelist + "</MetaDataVersion></Study></ODM>\n")
+
+
+@pytest.fixture()
+def adam_package(tmp_path) -> tuple[Path, dict[str, pd.DataFrame]]:
+    package = tmp_path / "TEST-ADAM"
+    package.mkdir()
+    adsl = _adsl()
+    frames = {"ADSL": adsl, "ADTTE": _adtte(adsl), "ADRS": _adrs(adsl), "ADAE": _adae(adsl)}
+    for name, frame in frames.items():
+        pyreadstat.write_xport(frame, str(package / f"{name}.XPT"), table_name=name, file_format_version=5,
+                               column_labels=[{"AGE": "Age"}.get(c, c.title()) for c in frame.columns])
+    (package / "define.xml").write_text(_define_xml(), encoding="utf-8")
+    return package, frames
+
+
+def test_scaffold_of_a_standard_adam_package_proposes_datasets_filters_and_fields(adam_package):
+    package, frames = adam_package
+    text = scaffold(package, study="TEST-ADAM")
+    spec = yaml.safe_load(text)
+    assert spec["subjects"] == "adsl"  # not adae or adrs, which sort first
+    assert spec["datasets"]["adsl"]["file"] == "ADSL.XPT"
+    assert spec["datasets"]["adsl"]["filter"] == [{"column": "ITTFL", "equals": "Y",
+                                                   "reason": "not in the intention-to-treat population (ITTFL not Y)"}]
+    for name, code in (("efs", "EFS"), ("os", "OS"), ("bor", "BOR")):
+        assert spec["datasets"][name]["filter"] == [{"column": "PARAMCD", "equals": code}]
+    assert "ttnt" not in spec["datasets"] and "ovr" not in spec["datasets"]
+    fields = spec["fields"]
+    assert fields["patient_id"] == {"from": "adsl.USUBJID"}
+    assert fields["efs_months"] == {"from": "efs.AVAL", "unit": "days"}
+    assert fields["efs_event"] == {"from": "efs.CNSR", "codes": {0: 1, 1: 0, 2: 0}}
+    assert fields["os_event"] == {"from": "os.CNSR", "codes": {0: 1, 1: 0}}
+    assert fields["best_overall_response"] == {"from": "bor.AVALC"}
+    assert fields["regimen"] == {"from": "adsl.TRT01P"} and fields["arm"] == {"from": "adsl.ARM"}
+    assert fields["age_years"] == {"from": "adsl.AGE"}
+    # PARAMCD counts, computed from the data written
+    tte_counts = frames["ADTTE"]["PARAMCD"].value_counts()
+    rs_counts = frames["ADRS"]["PARAMCD"].value_counts()
+    assert f"PARAMCD values (rows): EFS {tte_counts['EFS']}, OS {tte_counts['OS']}, TTNT {tte_counts['TTNT']}" in text
+    assert f"BOR {rs_counts['BOR']}, OVR {rs_counts['OVR']}" in text
+    assert f"TTNT ({tte_counts['TTNT']} rows)" in text
+    # define.xml: its labels win over the SAS file's, its code lists are shown, its structure is named
+    assert "AGE: Age at Randomization (define.xml)" in text
+    assert "ITTFL: Intent-To-Treat Population Flag; codelist Y=Yes, N=No" in text
+    assert "(One record per subject per parameter)" in text
+    # suggestions stay commented: DTHFL and population flags other than ITTFL
+    assert "# os_event: {from: adsl.DTHFL" in text and "population flag SAFFL" in text
+    assert load_mapping_text(text, package).study_id == "TEST-ADAM"
+
+
+def load_mapping_text(text, folder):
+    path = folder.parent / "scaffold.yaml"
+    path.write_text(text, encoding="utf-8")
+    return load_mapping(path)
+
+
+def test_scaffold_then_check_runs_without_edits_and_counts_match_the_data(adam_package, tmp_path):
+    package, frames = adam_package
+    mapping = tmp_path / "TEST-ADAM.yaml"
+    mapping.write_text(scaffold(package, study="TEST-ADAM"), encoding="utf-8")
+    result = check_mapping(mapping, package, config_path=None, directory=tmp_path, setting="metastatic")
+    assert result.ok, [str(p) for p in result.problems]
+    adsl = frames["ADSL"]
+    itt = adsl[adsl["ITTFL"] == "Y"]
+    data = result.harmonized
+    assert len(data) == len(itt)
+    excluded = [e for e in result.harmonized_qc["exclusions"] if e["stage"] == "extract" or "ITTFL" in e["reason"]]
+    assert sum(e["count"] for e in excluded if "intention-to-treat" in e["reason"]) == len(adsl) - len(itt)
+    tte = frames["ADTTE"]
+    efs = tte[(tte["PARAMCD"] == "EFS") & tte["USUBJID"].isin(itt["USUBJID"])]
+    assert int(data["efs_event"].sum()) == int((efs["CNSR"] == 0).sum())
+    days = efs.set_index("USUBJID")["AVAL"].reindex(data["patient_id"]).to_numpy()
+    assert np.allclose(data["efs_months"].to_numpy(dtype=float), days / (365.25 / 12))
+    rs = frames["ADRS"]
+    bor = rs[(rs["PARAMCD"] == "BOR") & rs["USUBJID"].isin(itt["USUBJID"])]
+    assert int(data["objective_response"].sum()) == int(bor["AVALC"].isin(["CR", "PR"]).sum())
+    dual = int((itt["TRT01P"] == ARMS[1]).sum())
+    assert result.harmonized_qc["counts"]["regimen_class"] == {"dual_mab": dual, "trastuzumab": len(itt) - dual}
+    # rows of datasets whose subject is not in ADSL's ITT population: the 3 excluded subjects' records
+    n_not_itt = len(NOT_ITT)
+    assert result.extracted_qc["unmatched_rows"]["efs"] == n_not_itt
+
+
+def test_check_prints_derived_counts_exclusions_and_returns_zero(adam_package, tmp_path, capsys, monkeypatch):
+    package, frames = adam_package
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(scaffold(package, study="TEST-ADAM"), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)  # no config/config.yaml here: minimal defaults, printed
+    assert main(["mapping", "check", str(mapping), str(package), "--setting", "metastatic"]) == 0
+    out = capsys.readouterr().out
+    itt = frames["ADSL"]["ITTFL"].eq("Y").sum()
+    assert f"{len(frames['ADSL']) - itt}  not in the intention-to-treat population" in out
+    assert "hr_status              unknown " + str(itt) in out
+    assert "regimen_class" in out and "her2_status" in out and "objective_response" in out
+    assert "assumed: no config file" in out and "no problem" in out
+
+
+def test_check_lists_every_problem_not_only_the_first(adam_package, tmp_path, capsys, monkeypatch):
+    package, _ = adam_package
+    spec = yaml.safe_load(scaffold(package, study="TEST-ADAM"))
+    spec["fields"]["age_years"] = {"from": "adsl.AGE_YRS"}                         # a column that does not exist
+    spec["fields"]["efs_event"] = {"from": "efs.CNSR", "codes": {0: 1, 1: 0}}     # CNSR 2 has no code
+    spec["fields"]["menopausal_status"] = {"from": "adsl.SEX", "codes": {"M": "pre"}}  # F has no code
+    mapping = tmp_path / "bad.yaml"
+    mapping.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert main(["mapping", "check", str(mapping), str(package), "--setting", "metastatic"]) == 2
+    out = capsys.readouterr().out
+    assert "3 problems the run would stop on" in out
+    assert "no column 'AGE_YRS'" in out and "'2'" in out and "'F'" in out
+
+
+def test_subject_dataset_by_structure_not_alphabet_and_csv_separator(tmp_path, capsys):
+    package = tmp_path / "FLAT"
+    package.mkdir()
+    # a_visits.csv sorts first and has several rows per subject; b_patients.csv has one per subject
+    (package / "a_visits.csv").write_text("PATID;VISIT;WEIGHT\n1;1;60\n1;2;61\n2;1;70\n", encoding="utf-8")
+    (package / "b_patients.csv").write_text("PATID;TRT;AGE\n1;Paclitaxel + Trastuzumab;50\n2;Paclitaxel + Trastuzumab;61\n"
+                                            "3;Paclitaxel + Trastuzumab;45\n", encoding="utf-8")
+    assert main(["mapping", "scaffold", str(package), "--sep", ";"]) == 0
+    spec = yaml.safe_load(capsys.readouterr().out)
+    assert spec["subjects"] == "b_patients"
+    assert spec["fields"]["patient_id"] == {"from": "b_patients.PATID"}
+    # without --sep the CSV reads as one column: the message says how to give the separator
+    assert main(["mapping", "scaffold", str(package)]) == 2
+    assert "--sep ';'" in capsys.readouterr().err
+
+
+def test_sdtm_dm_is_the_subject_dataset_and_findings_are_listed_with_their_codes(tmp_path, capsys):
+    package = tmp_path / "SDTM"
+    package.mkdir()
+    (package / "ae.csv").write_text("USUBJID,AETERM\nS1,NAUSEA\nS1,RASH\n", encoding="utf-8")
+    (package / "dm.csv").write_text("USUBJID,ARM,AGE,AGEU,DTHFL\nS1,Trastuzumab,50,YEARS,Y\nS2,Trastuzumab,60,YEARS,\n",
+                                    encoding="utf-8")
+    (package / "rs.csv").write_text("USUBJID,RSTESTCD,RSORRES,VISIT\nS1,OVRLRESP,PR,W6\nS1,OVRLRESP,CR,W12\nS2,OVRLRESP,SD,W6\n",
+                                    encoding="utf-8")
+    assert main(["mapping", "scaffold", str(package), "--study", "SDTM-1"]) == 0
+    text = capsys.readouterr().out
+    spec = yaml.safe_load(text)
+    assert spec["subjects"] == "dm" and spec["study_id"] == "SDTM-1"
+    assert "RSTESTCD values (rows): OVRLRESP 3" in text
+    assert "several rows per USUBJID and RSTESTCD" in text
+    assert "# os_event: {from: dm.DTHFL" in text
