@@ -154,4 +154,7 @@ def test_pooling_an_analysis_never_crashes_and_writes_valid_json(table, kind, me
         assert listed | usable == {s["study_id"] for s in block["studies"]}  # every study pooled or listed with why
         for method, model in block["models"].items():
             assert "error" in model or all(math.isfinite(model[k]) for k in ("estimate", "se", "ci_lb", "ci_ub")), method
-    assert np.isfinite(result_table[["estimate", "se"]].to_numpy(float)).all()
+    # a block no study informs is one row saying so, with its reason; every other row has numbers
+    said = result_table["method"].str.startswith("not estimable: ")
+    assert sorted(result_table.loc[said, "subgroup"]) == sorted(b["name"] for b in document["subgroups"] if b["k_used"] == 0)
+    assert np.isfinite(result_table.loc[~said, ["estimate", "se"]].to_numpy(float)).all()

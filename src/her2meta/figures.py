@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 
 from .effects import INTERACTION, OVERALL
-from .plots import forest_plot, km_plot, save_figure
+from .plots import forest_plot, km_plot, placeholder_figure, save_figure
 
 MEASURE_LABELS = {"OR": "Odds ratio", "RR": "Risk ratio", "RD": "Risk difference", "HR": "Hazard ratio"}
 METHOD_LABELS = {"FE": "Fixed effect (inverse variance)", "REML": "Random effects (REML)", "DL": "Random effects (DerSimonian-Laird)",
@@ -106,7 +106,14 @@ def pooled_rows(document: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def placeholder(title: str, reason: str, stem: Path) -> list[Path]:
+    """A figure that cannot be drawn, saved where it was declared: its title and why not."""
+    return save_figure(placeholder_figure(title, reason), stem)
+
+
 def forest_from_document(document: dict[str, Any], stem: Path, *, sources: dict[str, str] | None = None) -> list[Path]:
+    if document.get("not_estimable"):
+        return placeholder(f"Forest plot: {document['spec'].get('title', document['analysis'])}", document["not_estimable"], stem)
     rows = forest_rows(document, sources)
     figure = forest_plot(
         rows,

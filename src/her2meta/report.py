@@ -157,6 +157,7 @@ def analysis_section(document: dict[str, Any], forest_svg: Path, km_svg: Path | 
         rmst = block.get("rmst")
         verdict = (robustness or {}).get("verdicts", {}).get(block["name"], "")
         blocks.append({
+            "not_estimable": block.get("not_estimable_reason", ""),
             "verdict": verdict,
             "robustness": robustness_rows((robustness or {}).get("table", []), block["name"], tf) if robustness else [],
             "name": block["name"],
@@ -179,6 +180,7 @@ def analysis_section(document: dict[str, Any], forest_svg: Path, km_svg: Path | 
         return " or ".join(str(v) for v in value) if isinstance(value, list) else str(value)
 
     return {
+        "not_estimable": document.get("not_estimable", ""),
         "exposed_label": group_label("exposed"),
         "reference_label": group_label("reference"),
         "funnel": _data_uri(robustness["funnel"]) if robustness and robustness.get("funnel") and key_k >= min_k else "",
@@ -310,10 +312,18 @@ def limitations(sections: list[dict[str, Any]], documents: list[dict[str, Any]],
     lines = []
     min_k = config.get("sensitivity", {}).get("min_k_small_study_tests", 10)
     for section, document in zip(sections, documents):
+        if section["not_estimable"]:
+            lines.append(f"{section['title']}: not estimable: {section['not_estimable']}.")
+            continue
         for block, raw in zip(section["blocks"], document["subgroups"]):
             where = section["title"] + (f" ({block['title']})" if block["title"] else "")
+            if block["not_estimable"]:
+                lines.append(f"{where}: not estimable: {block['not_estimable']}.")
+                continue
             k = block["headline"]["k"] or 0
-            if 0 < k < 3:
+            if k == 1:
+                lines.append(f"{where}: a single study; the pooled estimate is that study's own, and heterogeneity cannot be estimated.")
+            elif 0 < k < 3:
                 lines.append(f"{where}: only {k} studies; heterogeneity cannot be estimated reliably.")
             I2 = raw["models"].get(document["primary"], {}).get("I2")
             if I2 is not None and I2 > 50:

@@ -17,7 +17,8 @@ from typing import Any
 
 import pandas as pd
 
-from .effects import INTERACTION, OVERALL
+from .coverage import spec_reason
+from .effects import ESTIMATE_COLUMNS, INTERACTION, OVERALL, config_values
 from .pool import pool_proportions, rma, subgroup_analysis
 from .pool.errors import PoolingError
 from . import distributions as dist
@@ -45,11 +46,11 @@ def _exp(value: Any) -> float | None:
         return None
 
 
-def _fit_models(usable: pd.DataFrame, pooling: dict[str, Any]) -> dict[str, Any]:
+def _fit_models(usable: pd.DataFrame, pooling: dict[str, Any], why_not: str = "") -> dict[str, Any]:
     models: dict[str, Any] = {}
     for method in pooling["methods"]:
         if len(usable) == 0:
-            models[method] = {"error": "no study could contribute an estimate"}
+            models[method] = {"error": f"not estimable: {why_not or 'no study could contribute an estimate'}"}
             continue
         try:
             res = rma(usable["estimate"].to_numpy(float), usable["se"].to_numpy(float) ** 2, method=method,
@@ -125,11 +126,54 @@ def _studies(rows: pd.DataFrame, usable: pd.DataFrame, models: dict[str, Any], l
     return studies
 
 
+def _studies_text(count: int) -> str:
+    return f"{count} study" if count == 1 else f"{count} studies"
+
+
+def group_text(compare: dict[str, Any], side: str) -> str:
+    """A compared group for a sentence, e.g. "HER2-low/ultralow/null", "HR+", "regimen_class = trastuzumab"."""
+    values = config_values(compare[side])
+    text = "/".join(values)
+    short = {"hr_status": "HR", "her2_status": "HER2", "pcr_ypt0is_ypn0": "pCR", "pcr_ypt0_ypn0": "pCR (ypT0 ypN0)",
+             "pcr_breast": "breast pCR"}.get(compare["field"])
+    if short is None:
+        return f"{compare['field']} = {' or '.join(values)}"
+    return short + {"positive": "+", "negative": "-", "true": "", "false": " absent"}.get(text, f"-{text}")
+
+
+def why_not_estimable(rows: pd.DataFrame, name: str, spec: dict[str, Any], no_study_reason: str | None = None) -> str:
+    """Why no study gives an estimate in this block: no study takes the analysis, every study
+    failed, one compared group is empty in every study, or each study's own reason, counted."""
+    if len(rows) == 0:
+        return no_study_reason or spec_reason(spec)
+    reasons = rows["reason"].fillna("").astype(str)
+    failed = rows[reasons.str.startswith("study failed")]
+    live = rows[~reasons.str.startswith("study failed")]
+    failures = "; ".join(f"{r.study_id}: {r.reason.removeprefix('study failed: ')}" for r in failed.itertuples())
+    if len(live) == 0:
+        return f"every study that takes this analysis failed (--keep-going): {failures}"
+    failed_text = f"{_studies_text(len(failed))} failed (--keep-going): {failures}" if len(failed) else ""
+    text = ""
+    if name != INTERACTION and {"n_exposed", "n_reference"} <= set(live.columns):
+        exposed, reference = int(live["n_exposed"].fillna(0).sum()), int(live["n_reference"].fillna(0).sum())
+        if (exposed == 0) != (reference == 0):  # both empty: the studies' own reasons say why (outcome not recorded, ...)
+            empty = "exposed" if exposed == 0 else "reference"
+            among = f" with {spec['within']['field']} = {name}" if spec.get("within") and name != OVERALL else ""
+            text = (f"no study has patients in both groups: 0 {group_text(spec['compare'], empty)} patients{among} "
+                    f"in {_studies_text(len(live))}")
+    if not text:
+        counted = live["reason"].fillna("").astype(str).value_counts(sort=False)
+        text = "no study gives an estimate: " + "; ".join(f"{reason or 'no reason recorded'} ({_studies_text(int(n))})"
+                                                         for reason, n in counted.items())
+    return f"{text}; {failed_text}" if failed_text else text
+
+
 def _subgroup_block(rows: pd.DataFrame, name: str, spec: dict[str, Any], pooling: dict[str, Any],
-                    labels: dict[str, str]) -> dict[str, Any]:
+                    labels: dict[str, str], no_study_reason: str | None = None) -> dict[str, Any]:
     rows = rows.sort_values("study_id").reset_index(drop=True)
     usable = rows[rows["estimable"].astype(bool)]
-    models = _fit_models(usable, pooling)
+    why_not = why_not_estimable(rows, name, spec, no_study_reason) if len(usable) == 0 else ""
+    models = _fit_models(usable, pooling, why_not)
     block: dict[str, Any] = {
         "name": name,
         "k_used": int(len(usable)),
@@ -138,6 +182,8 @@ def _subgroup_block(rows: pd.DataFrame, name: str, spec: dict[str, Any], pooling
         "studies": _studies(rows, usable, models, labels),
         "not_estimable": [{"study_id": r.study_id, "reason": r.reason} for r in rows[~rows["estimable"].astype(bool)].itertuples()],
     }
+    if why_not:  # only on blocks no study informs: an estimable block's document is as before
+        block["not_estimable_reason"] = why_not
     if name == INTERACTION:
         return block
     if spec["type"] == "binary":
@@ -167,15 +213,38 @@ def _naive_comparison(estimates: pd.DataFrame, levels: list[str], pooling: dict[
             "dist": res.Q_between_dist, "tau2": "separate"}
 
 
+def analysis_not_estimable(blocks: list[dict[str, Any]]) -> str | None:
+    """The analysis's "not estimable: why" when no block has a study estimate; None otherwise.
+    With `within`, the levels' reasons (the interaction's follows from them)."""
+    if any(block["k_used"] for block in blocks):
+        return None
+    levels = [b for b in blocks if b["name"] != INTERACTION] or blocks
+    reasons = list(dict.fromkeys(b["not_estimable_reason"] for b in levels))
+    if len(reasons) == 1:
+        return reasons[0]
+    return "; ".join(f"{b['name']}: {b['not_estimable_reason']}" for b in levels)
+
+
+def _not_estimable_rows(blocks: list[dict[str, Any]], analysis: str, measure: str) -> list[dict[str, Any]]:
+    """One table row per block no study informs, its reason in the method column."""
+    return [{"analysis": analysis, "subgroup": b["name"], "measure": measure, "method": f"not estimable: {b['not_estimable_reason']}",
+             "k": 0, "primary": False} for b in blocks if "not_estimable_reason" in b]
+
+
 def pool_analysis(estimates: pd.DataFrame, *, analysis: str, spec: dict[str, Any], pooling: dict[str, Any],
-                  labels: dict[str, str]) -> tuple[pd.DataFrame, dict[str, Any]]:
+                  labels: dict[str, str], no_study_reason: str | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """no_study_reason: why no included study takes the analysis (her2meta.coverage), shown when
+    `estimates` is empty."""
+    if len(estimates.columns) == 0:  # no study takes the analysis: no estimate files at all
+        estimates = pd.DataFrame(columns=ESTIMATE_COLUMNS)
     if "subgroup" not in estimates:
         estimates = estimates.assign(subgroup=OVERALL)
     estimates = estimates.assign(subgroup=estimates["subgroup"].astype(str))
     within = spec.get("within")
     names = [str(v) for v in within["levels"]] + [INTERACTION] if within else [OVERALL]
     measure = spec["measure"]
-    blocks = [_subgroup_block(estimates[estimates["subgroup"] == name], name, spec, pooling, labels) for name in names]
+    blocks = [_subgroup_block(estimates[estimates["subgroup"] == name], name, spec, pooling, labels, no_study_reason)
+              for name in names]
     rows = []
     for block in blocks:
         for method in pooling["methods"]:
@@ -188,6 +257,7 @@ def pool_analysis(estimates: pd.DataFrame, *, analysis: str, spec: dict[str, Any
             if measure in EXP_MEASURES:
                 row.update(exp_estimate=_exp(result["estimate"]), exp_ci_lb=_exp(result["ci_lb"]), exp_ci_ub=_exp(result["ci_ub"]))
             rows.append(row)
+    rows += _not_estimable_rows(blocks, analysis, measure)
     table = pd.DataFrame(rows, columns=POOLED_COLUMNS)
     document = {
         "analysis": analysis,
@@ -199,4 +269,7 @@ def pool_analysis(estimates: pd.DataFrame, *, analysis: str, spec: dict[str, Any
         "subgroups": blocks,
         "naive_comparison": _naive_comparison(estimates, names[:-1], pooling) if within else None,
     }
+    why_not = analysis_not_estimable(blocks)
+    if why_not:
+        document["not_estimable"] = why_not
     return table, document

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..effects import select_population, split_groups, config_values, canonical_values
-from ..figures import km_figure, km_small_multiples
+from ..figures import km_figure, km_small_multiples, placeholder
 from ..io import read_parquet
 
 
@@ -35,12 +35,35 @@ def curve_groups(data: pd.DataFrame, spec: dict) -> list[tuple[str, pd.DataFrame
     return groups
 
 
+def no_curve_reason(frames: dict[str, pd.DataFrame], spec: dict) -> str:
+    """Why no Kaplan-Meier curve can be drawn: no patient in a compared group, or the studies failed."""
+    failed = sorted(study for study, frame in frames.items() if frame.attrs.get("failed"))
+    live = len(frames) - len(failed)
+    parts = []
+    if live:
+        parts.append(f"no patient of the {live} {'study' if live == 1 else 'studies'} with IPD is in a compared group "
+                     f"with {spec['time']} and {spec['event']} recorded")
+    if failed:
+        parts.append(f"{', '.join(failed)} failed (--keep-going)")
+    return "; ".join(parts) or "no study with IPD takes this analysis"
+
+
 def run(*, inputs, outputs, params, wildcards, logger) -> None:
     spec = params["analysis"]
+    title = spec.get("title", wildcards["analysis"])
     frames = {Path(p).stem: read_parquet(p) for p in inputs.data}
     pooled = pd.concat(frames.values(), ignore_index=True)
-    km_figure(curve_groups(pooled, spec), spec, title=f"{spec.get('title', wildcards['analysis'])}: all studies",
-              stem=Path(outputs.svg).with_suffix(""), min_count=params["min_count"])
-    panels = [(params["labels"].get(study, study), curve_groups(frame, spec)) for study, frame in sorted(frames.items())]
-    km_small_multiples(panels, spec, stem=Path(outputs.by_study_svg).with_suffix(""))
+    groups = curve_groups(pooled, spec)
+    if any(len(rows) for _, rows in groups):
+        km_figure(groups, spec, title=f"{title}: all studies", stem=Path(outputs.svg).with_suffix(""), min_count=params["min_count"])
+    else:  # the declared figures still exist, and say why there is no curve
+        reason = no_curve_reason(frames, spec)
+        logger.warning("Kaplan-Meier figures of %s not drawn: %s", wildcards["analysis"], reason)
+        placeholder(f"Kaplan-Meier curves: {title}", reason, Path(outputs.svg).with_suffix(""))
+    # A failed study (--keep-going) has no rows: it gets no panel.
+    panels = [(params["labels"].get(study, study), curve_groups(frame, spec)) for study, frame in sorted(frames.items()) if len(frame)]
+    if panels:
+        km_small_multiples(panels, spec, stem=Path(outputs.by_study_svg).with_suffix(""))
+    else:
+        placeholder(f"Kaplan-Meier curves per study: {title}", no_curve_reason(frames, spec), Path(outputs.by_study_svg).with_suffix(""))
     logger.info("Kaplan-Meier figures: all studies and %d study panels", len(panels))

@@ -10,6 +10,7 @@ within-trial interaction)."""
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -79,9 +80,13 @@ def fit_onestage(data: pd.DataFrame, spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def run(*, inputs, outputs, params, wildcards, logger) -> None:
-    data = pd.concat([read_parquet(p) for p in inputs.data], ignore_index=True)
+    frames = {Path(p).stem: read_parquet(p) for p in inputs.data}
+    data = pd.concat(frames.values(), ignore_index=True)
     spec = params["analysis"]
     result = fit_onestage(data, spec)
+    failed = sorted(study for study, frame in frames.items() if frame.attrs.get("failed"))
+    if failed:  # --keep-going: say which studies gave no patients, and why the model may have none
+        result["note"] += f" Studies that failed (--keep-going) contribute no patients: {', '.join(failed)}."
     for model in result["models"]:
         for term in model.get("terms", []):
             logger.info("%s: %s exp(coef) = %.3f", model["label"], term["term"], math.exp(term["coef"]))

@@ -19,7 +19,10 @@ def run(*, inputs, outputs, params, wildcards, logger) -> None:
     frames = [read_tsv(path) for path in inputs.estimates]
     estimates = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     table, document = pool_analysis(estimates, analysis=wildcards["analysis"], spec=params["analysis"],
-                                    pooling=params["pooling"], labels=params["labels"])
+                                    pooling=params["pooling"], labels=params["labels"],
+                                    no_study_reason=params.get("no_study_reason"))
+    if document.get("not_estimable"):
+        logger.warning("analysis %s: not estimable: %s", wildcards["analysis"], document["not_estimable"])
     for block in document["subgroups"]:
         for item in block["not_estimable"]:
             logger.warning("analysis %s (%s): study %s not pooled: %s", wildcards["analysis"], block["name"],

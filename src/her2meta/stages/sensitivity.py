@@ -38,6 +38,10 @@ def _estimates(paths) -> pd.DataFrame:
 
 def run(*, inputs, outputs, params, wildcards, logger) -> None:
     ctx = _context(params, wildcards)
+    pooled = json.loads(Path(inputs.pooled).read_text())
+    if pooled.get("not_estimable"):
+        write_not_estimable(ctx, pooled, params["kinds"], outputs, logger)
+        return
     estimates = _estimates(inputs.estimates)
     data = {Path(p).stem: read_parquet(p) for p in inputs.data}
     onestage = json.loads(Path(inputs.onestage[0]).read_text()) if inputs.onestage else None
@@ -48,7 +52,6 @@ def run(*, inputs, outputs, params, wildcards, logger) -> None:
         tables.append(read_tsv(path))  # as written: the verdicts see exactly what the tables say
         logger.info("%s: %d variants of %s", kind, len(variants), ctx.analysis)
     write_influence(ctx, estimates, outputs.influence, outputs.funnel)
-    pooled = json.loads(Path(inputs.pooled).read_text())
     write_robustness(pooled, pd.concat(tables, ignore_index=True), outputs.table, outputs.json, logger)
 
 
@@ -97,3 +100,22 @@ def write_robustness(document: dict, variants: pd.DataFrame, table_path, json_pa
     write_json(json_path, {"analysis": document["analysis"], "verdicts": verdicts})
     for name, text in verdicts.items():
         logger.info("%s (%s): %s", document["analysis"], name, text)
+
+
+def write_not_estimable(ctx: sens.Context, document: dict, kinds: list[str], outputs, logger) -> None:
+    """An analysis no study informs has nothing to vary: every declared output says so, with the
+    reason from the pooled document (one row per kind and block, an empty influence table, a
+    placeholder funnel plot)."""
+    from ..figures import placeholder
+
+    reason = document["not_estimable"]
+    logger.warning("%s: no sensitivity analysis: not estimable: %s", ctx.analysis, reason)
+    names = [block["name"] for block in document["subgroups"]]
+    for kind, path in zip(kinds, outputs.variants, strict=True):
+        write_tsv(path, sens.to_frame([sens.Variant(ctx.analysis, kind, "not estimable", name, note=reason) for name in names]))
+    write_tsv(outputs.influence, sens.influence_table(pd.DataFrame(columns=["subgroup"]), ctx))
+    placeholder(f"Funnel plot: {ctx.spec.get('title', ctx.analysis)}", reason, Path(outputs.funnel).with_suffix(""))
+    rows = [sens.Variant(ctx.analysis, "primary", f"primary ({document['primary']})", name, note=f"not estimable: {reason}")
+            for name in names]
+    write_tsv(outputs.table, sens.to_frame(rows))
+    write_json(outputs.json, {"analysis": ctx.analysis, "verdicts": {name: f"not estimable: {reason}" for name in names}})
