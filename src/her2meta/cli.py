@@ -47,8 +47,9 @@ def _run_simulate_demo(args) -> int:
 def _run_mapping_check(args) -> int:
     from .mapping_check import check_mapping, render
 
-    config = args.config if args.config or not Path("config/config.yaml").is_file() else "config/config.yaml"
-    result = check_mapping(args.mapping, args.package, config_path=config, directory=Path(args.directory),
+    directory = Path(args.directory)
+    config = args.config or directory / "config" / "config.yaml"
+    result = check_mapping(args.mapping, args.package, config_path=config, directory=directory,
                            setting=args.setting, design=args.design)
     sys.stdout.write(render(result))
     return 0 if result.ok else 2
@@ -78,7 +79,7 @@ def _run_config_check(args) -> int:
     config = rows = None
     notes: list[str] = []
     try:
-        raw, notes, label = layered_config(args.config, directory=directory)
+        raw, notes, label = layered_config(args.config or directory / "config" / "config.yaml", directory=directory)
         notes = deprecation_warnings(raw) + notes
         config = validate_config(raw, file=label)
     except ConfigError as exc:
@@ -195,8 +196,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Check the configuration as `snakemake --directory DIRECTORY --configfile CONFIG` would run it: "
                     "CONFIG layered over DIRECTORY/config/config.yaml (its analyses replace the shipped ones), then the "
                     "study sheet and every included study's mapping. Paths in the config are relative to DIRECTORY.")
-    config_check.add_argument("config", nargs="?", default="config/config.yaml",
-                              help="config file (default: config/config.yaml)")
+    config_check.add_argument("config", nargs="?",
+                              help="config file, as given to snakemake --configfile (default: DIRECTORY/config/config.yaml)")
     config_check.add_argument("--directory", "-d", default=".",
                               help="working directory of the run, as snakemake --directory (default: the current folder)")
     config_check.set_defaults(handler=_run_config_check)
