@@ -172,8 +172,15 @@ def read_dates(raw: pd.Series, *, study: str, field_name: str, column: str, file
     text_of: dict[Any, str] = {}
     bad: list[tuple[Any, Any]] = []
     incomplete: dict[Any, PartialDate] = {}
+    if not date_format:  # fast path for the common case, complete YYYY-MM-DD text; the rest value by value
+        text_values = raw.map(lambda v: v.strip() if isinstance(v, str) else "").astype(str)
+        full = text_values.str.fullmatch(r"\d{4}-\d{2}-\d{2}") & ~text_values.isin(missing_tokens)
+        days = pd.to_datetime(text_values[full], format="%Y-%m-%d", errors="coerce")
+        for key, day in days[days.notna()].items():
+            day_of[key] = day
+            text_of[key] = text_values[key]
     for key, value in raw.items():
-        if _is_blank(value):
+        if key in day_of or _is_blank(value):
             continue
         if isinstance(value, (pd.Timestamp, dt.date)):
             day_of[key] = pd.Timestamp(value).normalize()
