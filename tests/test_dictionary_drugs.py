@@ -192,3 +192,36 @@ def test_dictionary_rejects_colliding_names(tmp_path):
                    "study_only_abbreviations: [TCH]\n")
     with pytest.raises(ValueError, match="study-only"):
         DrugDictionary.load(bad)
+
+
+# --- Regimens outside the dictionary, declared in the mapping ---------------------------------
+
+def test_declared_whole_regimen_text_takes_its_class_with_unknown_agents_and_flags():
+    out = parse_regimens(pd.Series(["Physician's choice", "physicians  choice", "docetaxel + trastuzumab"]),
+                         regimens={"Physician's choice": "other"})
+    assert out["regimen_class"].tolist() == ["other", "other", "trastuzumab"]
+    assert out["regimen"].tolist() == ["Physician's choice", "physicians  choice", "docetaxel+trastuzumab"]
+    assert out["anti_her2"].isna().tolist() == [True, True, False]
+    assert out["chemo_taxane"].isna().tolist() == [True, True, False]
+
+
+def test_unlisted_agents_keep_the_known_agents_and_the_investigational_class_wins():
+    r = parse_regimen("paclitaxel + trastuzumab + ABC-123 (10 mg/kg)", unlisted_agents={"ABC-123": "investigational"})
+    assert (r.regimen, r.anti_her2, r.regimen_class, r.chemo_taxane) == (
+        "paclitaxel+trastuzumab+ABC-123", "trastuzumab", "investigational", True)
+    both = parse_regimen("ABC-123 + Supportive-X", unlisted_agents={"ABC-123": "investigational", "Supportive-X": "other"})
+    assert both.regimen_class == "investigational" and both.declared == ("ABC-123", "Supportive-X")
+    assert parse_regimen("Supportive-X + docetaxel", unlisted_agents={"Supportive-X": "other"}).regimen_class == "other"
+
+
+def test_declarations_that_clash_with_the_dictionary_or_use_an_unknown_class_raise():
+    with pytest.raises(DerivationError, match="in the drug dictionary: 'Kadcyla' \\(= trastuzumab emtansine\\)"):
+        parse_regimen("docetaxel", unlisted_agents={"Kadcyla": "investigational"})
+    with pytest.raises(DerivationError, match="Declare 'ABC-1' as one of other, investigational"):
+        parse_regimen("ABC-1", unlisted_agents={"ABC-1": "experimental"})
+
+
+def test_an_undeclared_unknown_token_still_stops_and_names_the_declaration():
+    with pytest.raises(DerivationError) as e:
+        parse_regimen("docetaxel + ABC-123")
+    assert e.value.counts == {"ABC-123": 1} and "unlisted_agents" in str(e.value)

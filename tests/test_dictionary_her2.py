@@ -5,7 +5,8 @@ import pandas as pd
 import pytest
 
 from her2meta.dictionary import (
-    DerivationError, her2_status, ish_group, normalize_ihc, normalize_ihc0_staining,
+    DerivationError, her2_status, her2_unknown_reasons, ish_candidates, ish_group, normalize_ihc,
+    normalize_ihc0_staining,
 )
 
 
@@ -134,3 +135,53 @@ def test_pipeline_from_raw_values():
     grp = ish_group(pd.Series([2.3, 1.4, None, 1.1]), pd.Series([5.1, 6.2, None, 2.0]))
     stain = pd.Series([None, None, None, "ultralow"], dtype=object)
     assert her2_status(ihc, grp, stain).tolist() == ["positive", "positive", "low", "ultralow"]
+
+
+# --- Incomplete ISH (a ratio without a copy number, or the reverse): the status is decided only
+# where every 2018 group the known value allows gives the same call with this IHC score. The
+# expected values below are read off TABLE by hand: ratio >= 2.0 -> groups 1/2, ratio < 2.0 ->
+# 3/4/5, copies >= 6.0 -> 1/3, 4.0 <= copies < 6.0 -> 1/4, copies < 4.0 -> 2/5.
+
+INCOMPLETE = {
+    # (ihc, ratio, copies): expected
+    ("3+", 2.5, None): "positive", ("3+", 1.2, None): "positive", ("3+", None, 3.0): "positive",
+    ("2+", 2.5, None): "unknown", ("2+", 2.0, None): "unknown", ("2+", 1.99, None): "unknown",
+    ("2+", None, 6.0): "positive", ("2+", None, 5.0): "unknown", ("2+", None, 3.9): "low",
+    ("1+", 2.5, None): "unknown", ("1+", 1.5, None): "low", ("1+", None, 7.0): "unknown",
+    ("1+", None, 4.5): "unknown", ("1+", None, 2.0): "low",
+    ("0", 2.5, None): "unknown", ("0", 1.5, None): "null", ("0", None, 3.0): "null", ("0", None, 6.5): "unknown",
+    (None, 2.5, None): "unknown", (None, 1.5, None): "unknown", (None, None, 8.0): "unknown",
+}
+
+
+@pytest.mark.parametrize("cell,expected", sorted(INCOMPLETE.items(), key=str))
+def test_incomplete_ish_decides_only_where_the_groups_agree(cell, expected):
+    ihc, ratio, copies = cell
+    r, c = pd.Series([ratio], dtype=float), pd.Series([copies], dtype=float)
+    stain = pd.Series(["null" if ihc == "0" else "unknown"])
+    out = her2_status(pd.Series([ihc], dtype=object), ish_group(r, c), stain, ish_ratio=r, ish_copy_number=c)
+    assert out.tolist() == [expected]
+
+
+def test_incomplete_ish_is_read_only_when_both_inputs_are_passed():
+    """Without ish_copy_number the old reading holds: no group, IHC 1+ is low (callers that do not
+    know the copy number is missing keep their results)."""
+    ihc, ratio = pd.Series(["1+"]), pd.Series([2.5])
+    assert her2_status(ihc, pd.Series([None], dtype="Int64"), ish_ratio=ratio).tolist() == ["low"]
+    assert her2_status(ihc, pd.Series([None], dtype="Int64"), ish_ratio=ratio,
+                       ish_copy_number=pd.Series([np.nan])).tolist() == ["unknown"]
+
+
+def test_ish_candidates_and_unknown_reasons():
+    ratio = pd.Series([2.0, 1.99, None, None, None, 2.5, None])
+    copies = pd.Series([None, None, 6.0, 4.0, 3.99, 5.0, None])
+    assert ish_candidates(ratio, copies).tolist() == [
+        "ratio >= 2.0", "ratio < 2.0", "copy number >= 6.0", "copy number 4.0-5.9", "copy number < 4.0", pd.NA, pd.NA]
+    ihc = pd.Series(["2+", "2+", None, "2+"])
+    r, c = pd.Series([2.2, None, None, None]), pd.Series([None, None, None, None], dtype=float)
+    grp = ish_group(r, c)
+    status = her2_status(ihc, grp, ish_ratio=r, ish_copy_number=c)
+    reasons = her2_unknown_reasons(ihc, grp, r, c, status)
+    assert reasons.tolist() == [
+        "incomplete ISH with IHC 2+: ratio >= 2.0 without copy number (group 1 or 2, which give different calls)",
+        "IHC 2+ (equivocal) without an ISH result", "no IHC score and no ISH result", "IHC 2+ (equivocal) without an ISH result"]

@@ -197,7 +197,7 @@ def _apply_receptor_scale(data: pd.DataFrame, rules: dict, sid: str, where: "_So
                                  file=where(name), field=name, example=f"patient {data.loc[idx, 'patient_id']}: {name} = {values[idx]:g}",
                                  hint="ask the sponsor which scale each value is on, or correct the source; "
                                       "the study cannot be read with one scale")
-        data[name] = values * 100
+        data[name] = (values * 100).round(9)  # 0.1 * 100 is 10.000000000000002: ER 10% must stay ER-low
         qc["derivations"]["receptor_scale"][name]["multiplied_by_100"] = int(values.notna().sum())
 
 
