@@ -125,7 +125,7 @@ def test_each_rule_gives_the_calendar_day_and_counts_what_it_imputed(tmp_path, s
     assert sum(e["count"] for e in imputed) == 5 and all(e["stage"] == "extract" for e in imputed)
 
 
-def test_the_counts_reach_the_report_data_flow_without_subject_ids(tmp_path, sdtm):
+def test_the_counts_reach_the_report_data_flow_without_subject_ids_or_dates(tmp_path, sdtm):
     result = _extract(tmp_path, sdtm, SDTM_MAPPING + "partial_dates: {rule: first}\n", "T-SDTM")
     harmonized, hqc = harmonize_study(result.data, study={"study_id": "T-SDTM", "setting": "metastatic"})
     hqc["exclusions"] = list(result.qc["exclusions"]) + hqc["exclusions"]  # as stages/harmonize.py does
@@ -133,10 +133,13 @@ def test_the_counts_reach_the_report_data_flow_without_subject_ids(tmp_path, sdt
     flow = flow_document([study], {"T-SDTM": result.qc}, {"T-SDTM": hqc}, None, min_count=1)
     shown = flow["per_study"][0]["endpoint_exclusions"]
     texts = [f"{e['count']} {e['reason']} ({e['action']})" for e in shown]
-    assert "3 partial dates in ds.DSSTDTC (day unknown) (completed by partial_dates rule first, e.g. '2016-07' -> 2016-07-01)" in texts
+    assert "3 partial dates in ds.DSSTDTC (day unknown) (completed by partial_dates rule first: day 1 of the month)" in texts
+    assert "1 partial dates in ds.DSSTDTC (month unknown) (completed by partial_dates rule first: January, the day as given)" in texts
     assert "1 imputed end dates in ds.DSSTDTC before the start date (set to the start date: a completed partial date never " \
            "reverses the two)" in texts
+    # release zone: no subject identifier and no patient's date in what the report shows
     assert not any(s in t for t in texts for s in SUBJECTS)
+    assert not any(value in t for t in texts for subject in SUBJECTS.values() for value in subject if value[:1].isdigit())
 
 
 def test_rules_per_part_and_per_field_replace_the_mapping_rule(tmp_path, sdtm):

@@ -347,10 +347,18 @@ def duration_from_study_days(start: pd.Series | float, end: pd.Series) -> pd.Ser
     return study_day_offset(end) - study_day_offset(start)
 
 
+# What each rule does, in words: the report shows these, never a patient's date.
+_RULE_WORDS = {
+    "first": {"day": "day 1 of the month", "month and day": "1 January", "month": "January, the day as given"},
+    "middle": {"day": "day 15 of the month", "month and day": "1 July", "month": "July, the day as given"},
+    "last": {"day": "the last day of the month", "month and day": "31 December", "month": "December, the day as given"},
+}
+
+
 def qc_exclusion(record: dict[str, Any]) -> dict[str, Any]:
     """A partial-date record in the shape of qc["exclusions"], which the report's data flow lists
-    under 'Endpoint data left out or changed (patients kept)'."""
-    # No subject identifier goes into these texts: they reach the report (release zone).
+    under 'Endpoint data left out or changed (patients kept)'. No subject identifier and no date
+    goes into these texts: they reach the report (release zone); the examples stay in qc["dates"]."""
     if record["missing"] == "ordering":
         other = "start" if record["part"] == "end" else "end"
         reason = (f"imputed {record['part']} dates in {record['column']} {'before' if other == 'start' else 'after'} "
@@ -361,7 +369,7 @@ def qc_exclusion(record: dict[str, Any]) -> dict[str, Any]:
         if record["rule"] == "exclude":
             action = "set to missing: partial_dates rule exclude"
         else:
-            action = f"completed by partial_dates rule {record['rule']}, e.g. {record['example'].split(': ', 1)[1]}"
+            action = f"completed by partial_dates rule {record['rule']}: {_RULE_WORDS[record['rule']][record['missing']]}"
     return {"stage": "extract", "field": record["field"], "reason": reason, "action": action, "count": record["count"]}
 
 
