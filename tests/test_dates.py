@@ -37,6 +37,8 @@ D = dt.date
     ("2014", PartialDate(2014, None, None), "month and day"),
     ("2014---15", PartialDate(2014, None, 15), "month"),      # SDTMIG: month unknown, day known
     ("--02-15", PartialDate(None, 2, 15), "year"),            # SDTMIG: year unknown
+    ("2022-06--T16:57:30", PartialDate(2022, 6, None), "day"),  # SDTMIG: day unknown, time known
+    ("2022-06-23T-:57:30", PartialDate(2022, 6, 23), None),     # SDTMIG: hour unknown (the time is not used)
     ("2014-02-UN", PartialDate(2014, 2, None), "day"),        # sponsor placeholders
     ("2014-UN-UN", PartialDate(2014, None, None), "month and day"),
     ("2014-unk-un", PartialDate(2014, None, None), "month and day"),
