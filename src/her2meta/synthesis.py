@@ -149,6 +149,7 @@ def why_not_estimable(rows: pd.DataFrame, name: str, spec: dict[str, Any], no_st
     reasons = rows["reason"].fillna("").astype(str)
     failed = rows[reasons.str.startswith("study failed")]
     live = rows[~reasons.str.startswith("study failed")]
+    failed = failed.drop_duplicates("study_id")  # a within analysis has a row per level
     failures = "; ".join(f"{r.study_id}: {r.reason.removeprefix('study failed: ')}" for r in failed.itertuples())
     if len(live) == 0:
         return f"every study that takes this analysis failed (--keep-going): {failures}"
@@ -160,11 +161,11 @@ def why_not_estimable(rows: pd.DataFrame, name: str, spec: dict[str, Any], no_st
             empty = "exposed" if exposed == 0 else "reference"
             among = f" with {spec['within']['field']} = {name}" if spec.get("within") and name != OVERALL else ""
             text = (f"no study has patients in both groups: 0 {group_text(spec['compare'], empty)} patients{among} "
-                    f"in {_studies_text(len(live))}")
+                    f"in {_studies_text(live['study_id'].nunique())}")
     if not text:
-        counted = live["reason"].fillna("").astype(str).value_counts(sort=False)
+        studies = live.assign(reason=live["reason"].fillna("").astype(str)).groupby("reason", sort=False)["study_id"].nunique()
         text = "no study gives an estimate: " + "; ".join(f"{reason or 'no reason recorded'} ({_studies_text(int(n))})"
-                                                         for reason, n in counted.items())
+                                                         for reason, n in studies.items())
     return f"{text}; {failed_text}" if failed_text else text
 
 
@@ -213,16 +214,14 @@ def _naive_comparison(estimates: pd.DataFrame, levels: list[str], pooling: dict[
             "dist": res.Q_between_dist, "tau2": "separate"}
 
 
-def analysis_not_estimable(blocks: list[dict[str, Any]]) -> str | None:
+def analysis_not_estimable(estimates: pd.DataFrame, blocks: list[dict[str, Any]], spec: dict[str, Any],
+                           no_study_reason: str | None = None) -> str | None:
     """The analysis's "not estimable: why" when no block has a study estimate; None otherwise.
-    With `within`, the levels' reasons (the interaction's follows from them)."""
+    With `within`, from the levels' rows taken together (the interaction follows from them)."""
     if any(block["k_used"] for block in blocks):
         return None
-    levels = [b for b in blocks if b["name"] != INTERACTION] or blocks
-    reasons = list(dict.fromkeys(b["not_estimable_reason"] for b in levels))
-    if len(reasons) == 1:
-        return reasons[0]
-    return "; ".join(f"{b['name']}: {b['not_estimable_reason']}" for b in levels)
+    levels = estimates[estimates["subgroup"] != INTERACTION] if spec.get("within") else estimates
+    return why_not_estimable(levels, OVERALL, spec, no_study_reason)
 
 
 def _not_estimable_rows(blocks: list[dict[str, Any]], analysis: str, measure: str) -> list[dict[str, Any]]:
@@ -269,7 +268,7 @@ def pool_analysis(estimates: pd.DataFrame, *, analysis: str, spec: dict[str, Any
         "subgroups": blocks,
         "naive_comparison": _naive_comparison(estimates, names[:-1], pooling) if within else None,
     }
-    why_not = analysis_not_estimable(blocks)
+    why_not = analysis_not_estimable(estimates, blocks, spec, no_study_reason)
     if why_not:
         document["not_estimable"] = why_not
     return table, document

@@ -11,6 +11,12 @@ from matplotlib.figure import Figure
 from .style import MUTED_COLOR, SMALL_FONT_SIZE, TITLE_FONT_SIZE, finalize, new_figure, style_context, wrap_text
 
 WIDTH_IN = 6.5
+#: SVG element id of the "Not drawn: <reason>" text.
+PLACEHOLDER_ID = "not-drawn"
+
+
+def is_placeholder(svg_text: str) -> bool:
+    return f'id="{PLACEHOLDER_ID}"' in svg_text
 
 
 def placeholder_figure(title: str, reason: str) -> Figure:
@@ -21,5 +27,7 @@ def placeholder_figure(title: str, reason: str) -> Figure:
         lines = heading.count("\n") + body.count("\n") + 2
         fig = new_figure(WIDTH_IN, 0.5 + 0.22 * lines)
         fig.text(0.3 / WIDTH_IN, 0.88, heading, fontsize=TITLE_FONT_SIZE, fontweight="bold", va="top", ha="left")
-        fig.text(0.3 / WIDTH_IN, 0.12, body, fontsize=SMALL_FONT_SIZE + 1, color=MUTED_COLOR, va="bottom", ha="left")
+        # The id marks the SVG as a placeholder (text is drawn as paths, so it cannot be searched).
+        fig.text(0.3 / WIDTH_IN, 0.12, body, fontsize=SMALL_FONT_SIZE + 1, color=MUTED_COLOR, va="bottom", ha="left",
+                 gid=PLACEHOLDER_ID)
         return finalize(fig)
