@@ -389,3 +389,20 @@ def test_incomplete_ish_is_decided_only_where_the_2018_groups_agree_and_unknowns
         "incomplete ISH with IHC 2+: ratio >= 2.0 without copy number (group 1 or 2, which give different calls)": 1,
         "incomplete ISH with IHC missing: ratio >= 2.0 without copy number (group 1 or 2, which give different calls)": 1,
     }
+
+
+def test_the_shipped_dual_blockade_analysis_runs_with_declared_regimens():
+    """pcr_dual_by_hr keeps taxane regimens (`population: {chemo_taxane: [true]}`): a regimen
+    declared as a whole text has unknown backbone flags, so it is outside that population; an
+    unlisted agent beside docetaxel is in it and counted among the patients in neither group."""
+    from her2meta.config import load_config
+
+    spec = load_config(Path(__file__).resolve().parents[1] / "config" / "config.yaml")["analyses"]["pcr_dual_by_hr"]
+    source, arms = regimen_study()
+    data, _ = harmonize_study(source, study=STUDY, mapping_spec=DECLARED)
+    rows = estimate_analysis(data, study_id="T-1", analysis="pcr_dual_by_hr", spec=spec)
+    hr = data["hr_status"]
+    for row, level in zip(rows[:2], ("positive", "negative")):
+        in_level = hr == level
+        assert row.n == int((in_level & data["regimen_class"].isin(["dual_mab", "trastuzumab"])).sum())
+        assert row.excluded_unknown_group == int((in_level & (data["regimen_class"] == "investigational")).sum())
