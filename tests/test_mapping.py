@@ -142,7 +142,7 @@ def test_filter_that_selects_nothing(tmp_path, package):
 
 
 def test_non_numeric_value_is_an_error_with_count(tmp_path, package):
-    write(package / "dm.csv", "USUBJID,ARM,ITT,ER,AGE\nS1,X,Y,85%,unknown\nS2,X,Y,1%,40\n")
+    write(package / "dm.csv", "USUBJID,ARM,ITT,ER,AGE\nS1,X,Y,85%,unknown\nS2,X,Y,1%,40\nS3,X,N,1%,40\nS4,X,Y,1%,40\n")
     with pytest.raises(StudyDataError) as err:
         apply_mapping(load_mapping(mapping_file(tmp_path)), package)
     assert "'unknown' (1 rows)" in str(err.value) and "age_years" in str(err.value)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as _dt
 import logging
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from . import conditions, reductions, subject_keys
 from . import dates as _dates
 from .cutoff import apply_cutoff, check_cutoff
 from .errors import StudyDataError
@@ -135,8 +137,15 @@ def _check_references(spec: dict[str, Any], path: Path) -> None:
                 raise StudyDataError(study, f"the code map of field {name} turns {source!r} into {target!r}: {problem}",
                                      file=str(path), field=name, example=f"codes: {{{source}: {target}}}",
                                      hint=_CODE_HINTS[kind])
-        for ref in [rule.get("from")] + list((rule.get("dates") or {}).get(k) for k in ("start", "end")):
-            if ref is not None and ref.split(".", 1)[0] not in datasets:
+        _check_code_keys(study, name, rule, path)
+        if "no_record" in rule:
+            problem = "applies to `from:` fields only" if "from" not in rule else _code_target_problem(kind, rule["no_record"])
+            if problem:
+                raise StudyDataError(study, f"field {name}: no_record {rule['no_record']!r}: {problem}", file=str(path),
+                                     field=name, hint=_CODE_HINTS[kind])
+        refs = _refs(rule.get("from")) + [r for k in ("start", "end") for r in _refs((rule.get("dates") or {}).get(k))]
+        for ref in refs:
+            if ref.split(".", 1)[0] not in datasets:
                 raise StudyDataError(study, f"field {name} reads from dataset {ref.split('.', 1)[0]!r}, which is not declared",
                                      file=str(path), field=name, hint=f"declared datasets: {', '.join(datasets)}")
     if "patient_id" not in spec["fields"]:
@@ -149,8 +158,77 @@ def _check_references(spec: dict[str, Any], path: Path) -> None:
         if problem:
             raise StudyDataError(study, f"constant {name} = {value!r}: {problem}", file=str(path), field=name,
                                  hint=_CODE_HINTS[field_kind(allowed[name])])
+    _check_dataset_options(study, spec, path)
     _dates.check_date_keys(spec, str(path), {name: field_kind(allowed[name]) for name in spec["fields"]})
     check_cutoff(spec, path)
+
+
+def _refs(ref) -> list[str]:
+    """The dataset.COLUMN references of a `from:` or a date part (one, or several to coalesce)."""
+    if ref is None or isinstance(ref, int):
+        return []
+    return [ref] if isinstance(ref, str) else list(ref)
+
+
+def _check_code_keys(study, name, rule, path) -> None:
+    """Code-map keys that could never match a value stop the mapping check."""
+    codes = rule.get("codes") or {}
+    if None in codes:
+        raise StudyDataError(study, f"the code map of field {name} has a null key, which matches no value", file=str(path),
+                             field=name, example=f"codes: {{null: {codes[None]!r}}}",
+                             hint='write "" (two double quotes) for the blank value, e.g. codes: {Y: 1, "": 0}')
+    seen: dict[str | None, Any] = {}
+    for key in codes:
+        code = canonical_code(key)
+        if code in seen:
+            raise StudyDataError(study, f"the code map of field {name} lists the same source value twice: {seen[code]!r} and "
+                                 f"{key!r}", file=str(path), field=name,
+                                 hint="keep one of them (1, 1.0 and \"1\" are the same value; surrounding spaces are ignored)")
+        seen[code] = key
+    missing = {canonical_code(v) for v in rule.get("missing", [])}
+    both = [key for key in codes if canonical_code(key) in missing]
+    if both:
+        raise StudyDataError(study, f"field {name} lists {both[0]!r} both under codes and under missing: the code can never "
+                             "apply", file=str(path), field=name, hint="keep it in one of the two")
+
+
+def _check_dataset_options(study, spec, path) -> None:
+    datasets, subjects = spec["datasets"], spec["subjects"]
+    for name, dspec in datasets.items():
+        if name == subjects:
+            for key in ("key_normalize", "join_to", "max_unmatched_fraction"):
+                if key in dspec:
+                    raise StudyDataError(study, f"`{key}:` is set on the subjects dataset {name}, which joins to nothing",
+                                         file=str(path), field=key,
+                                         hint="declare it on the dataset whose keys differ from the subjects dataset's")
+        if "pivot" in dspec and "reduce" in dspec:
+            raise StudyDataError(study, f"dataset {name} has both `pivot:` and `reduce:`", file=str(path), field="reduce",
+                                 hint="declare two datasets from the same file: one pivoted, one reduced")
+        if dspec.get("thousands") and dspec.get("thousands") == dspec.get("decimal", "."):
+            raise StudyDataError(study, f"dataset {name} uses {dspec['thousands']!r} both as decimal mark and thousands separator",
+                                 file=str(path), field="thousands", hint="set one of them to another character")
+        for other in _cross_references(dspec):
+            if other not in datasets:
+                raise StudyDataError(study, f"dataset {name} reads dataset {other!r}, which is not declared", file=str(path),
+                                     field="filter", hint=f"declared datasets: {', '.join(datasets)}")
+            if other == name:
+                raise StudyDataError(study, f"dataset {name} names itself in `dataset:`", file=str(path), field="filter",
+                                     hint="a condition on the dataset's own column needs no `dataset:`")
+            if name == subjects and "." in ((dspec.get("reduce") or {}).get("best_response") or {}).get("start", ""):
+                raise StudyDataError(study, f"the subjects dataset {name} takes its best_response start date from {other}",
+                                     file=str(path), field="reduce",
+                                     hint="reduce response records in their own dataset, not in the subjects dataset")
+            if other != subjects and _cross_references(datasets[other]):
+                raise StudyDataError(study, f"dataset {name} reads dataset {other}, which itself reads another dataset",
+                                     file=str(path), field="filter",
+                                     hint="a population flag or start date must come from the subjects dataset or from "
+                                          "a dataset without `dataset:` conditions")
+        best = (dspec.get("reduce") or {}).get("best_response")
+        if best and best["sd_min_days"] > 0 and not best.get("start"):
+            raise StudyDataError(study, f"dataset {name}: best_response with sd_min_days {best['sd_min_days']} needs `start:`",
+                                 file=str(path), field="reduce",
+                                 hint="name the start date (randomization or first dose): a column of this dataset, or "
+                                      "dataset.COLUMN of the subjects dataset (e.g. adsl.RANDDT)")
 
 
 _CODE_HINTS = {
@@ -200,6 +278,7 @@ class _Dataset:
     frame: pd.DataFrame  # indexed by subject key (unique)
     file: str
     decimal: str = "."
+    thousands: str | None = None
 
 
 @dataclass
@@ -222,38 +301,31 @@ def canonical_code(value: Any) -> str | None:
 
 
 def apply_mapping(mapping: Mapping, package_dir: Path | str) -> ExtractionResult:
-    """Read the study package and return one row per subject with harmonized field names."""
+    """Read the study package and return one row per subject with harmonized field names.
+
+    Each dataset is read and filtered on its own columns; the subjects dataset gives the subject
+    index; every other dataset is joined to it (declared key normalization, unmatched keys counted
+    and checked), filtered on other datasets' columns, and pivoted or reduced to one row per
+    subject; last, the subjects dataset's filters on other datasets' columns exclude subjects."""
     spec, study = mapping.spec, mapping.study_id
     package_dir = Path(package_dir)
     qc: dict[str, Any] = {"study_id": study, "mapping": str(mapping.path), "files": [], "subjects": {}, "fields": {},
-                          "unmatched_rows": {}, "exclusions": []}
+                          "unmatched_rows": {}, "joins": {}, "reductions": {}, "filters": {}, "warnings": [], "exclusions": []}
     raw_cache: dict[tuple, pd.DataFrame] = {}
-    datasets: dict[str, _Dataset] = {}
     manifest = read_manifest(package_dir)
     qc["manifest_checked"] = bool(manifest)
 
     subjects_name = spec["subjects"]
-    for name, dspec in spec["datasets"].items():
-        datasets[name] = _load_dataset(study, name, dspec, package_dir, raw_cache, qc, is_subjects=(name == subjects_name),
-                                       manifest=manifest)
-
+    loaded = {name: _read_and_filter(study, name, dspec, package_dir, raw_cache, qc, is_subjects=(name == subjects_name),
+                                     manifest=manifest)
+              for name, dspec in spec["datasets"].items()}
+    datasets: dict[str, _Dataset] = {subjects_name: _finish_subjects(study, loaded[subjects_name], spec, qc)}
     subjects = datasets[subjects_name]
+    for name in sorted((n for n in loaded if n != subjects_name), key=lambda n: bool(_cross_references(spec["datasets"][n]))):
+        datasets[name] = _join_to_subjects(study, loaded[name], subjects, loaded[subjects_name], spec, datasets, qc)
+    datasets = {name: datasets[name] for name in spec["datasets"]}  # declaration order again
+    _filter_subjects_on_other_datasets(study, subjects, spec, datasets, qc)
     index = subjects.frame.index
-    for name, ds in datasets.items():
-        if name == subjects_name:
-            continue
-        matched = ds.frame.index.isin(index)
-        unmatched = int((~matched).sum())
-        qc["unmatched_rows"][name] = unmatched
-        if len(ds.frame) and not matched.any():
-            raise StudyDataError(
-                study,
-                f"no subject of dataset {name} matches a subject of {subjects_name} on the key",
-                file=ds.file,
-                field=spec["datasets"][name]["key"],
-                example=f"{name} key {ds.frame.index[0]!r} vs {subjects_name} key {index[0] if len(index) else '(none)'!r}",
-                hint="check `key:` of both datasets; identifiers must be spelled identically",
-            )
 
     out = pd.DataFrame(index=index)
     allowed = mappable_fields()
@@ -270,6 +342,8 @@ def apply_mapping(mapping: Mapping, package_dir: Path | str) -> ExtractionResult
                              field="patient_id", file=subjects.file,
                              example=f"subject key {out.index[out['patient_id'].isna()][0]!r}",
                              hint=f"map patient_id from the subject key column {spec['datasets'][subjects_name]['key']}")
+    if "__stop__" in qc:  # keys that match no subject, found while joining (see _check_unknown_keys)
+        raise qc.pop("__stop__")
     _record_dates_and_apply_cutoff(study, spec, out, calendar, datasets, index, qc)
     out.insert(0, "study_id", study)
     out = out.reset_index(drop=True)
@@ -277,7 +351,31 @@ def apply_mapping(mapping: Mapping, package_dir: Path | str) -> ExtractionResult
     return ExtractionResult(data=out, qc=qc)
 
 
-def _load_dataset(study, name, dspec, package_dir, raw_cache, qc, *, is_subjects, manifest=None) -> _Dataset:
+SUBJECT = reductions.SUBJECT  # column holding, for each record, the subject (index of the subjects dataset) it belongs to
+DEFAULT_MAX_UNMATCHED_FRACTION = 0.05
+
+
+@dataclass
+class _Loaded:
+    """A dataset read and filtered on its own columns, before it is joined to the subjects."""
+
+    name: str
+    spec: dict[str, Any]
+    frame: pd.DataFrame  # rows kept by the own-column filters; SUBJECT holds the canonical key
+    raw: pd.DataFrame  # every row of the file
+    file: str
+
+
+def _cross_references(dspec: dict[str, Any]) -> list[str]:
+    """Other datasets this dataset's filters or reduction read (population flags, start dates)."""
+    names = [cond["dataset"] for cond in dspec.get("filter", []) if cond.get("dataset")]
+    start = ((dspec.get("reduce") or {}).get("best_response") or {}).get("start")
+    if start and "." in start:
+        names.append(start.split(".", 1)[0])
+    return names
+
+
+def _read_and_filter(study, name, dspec, package_dir, raw_cache, qc, *, is_subjects, manifest=None) -> _Loaded:
     path = package_dir / dspec["file"]
     read_opts = {k: dspec[k] for k in ("encoding", "sep", "decimal", "sheet") if k in dspec}
     cache_key = (str(path), dspec.get("format"), tuple(sorted(read_opts.items())))
@@ -286,62 +384,258 @@ def _load_dataset(study, name, dspec, package_dir, raw_cache, qc, *, is_subjects
             verify_against_manifest(path, manifest, study=study, name=Path(dspec["file"]).as_posix())
         raw_cache[cache_key] = read_table(path, study=study, file_format=dspec.get("format"), **read_opts)
         qc["files"].append({"file": str(path), "sha256": sha256_file(path), "rows": len(raw_cache[cache_key])})
-    frame = raw_cache[cache_key]
-    _require_columns(study, name, frame, [dspec["key"]] + [c["column"] for c in dspec.get("filter", [])]
-                     + ([dspec["pivot"]["names_from"], dspec["pivot"]["values_from"]] if "pivot" in dspec else []), str(path))
-    rows_in = len(frame)
-    exclusions = []
-    for cond in dspec.get("filter", []):
-        keep = _condition_mask(frame, cond)
-        dropped = int((~keep).sum())
+    raw = raw_cache[cache_key]
+    own = [cond for cond in dspec.get("filter", []) if not cond.get("dataset")]
+    needed = [dspec["key"]] + [c["column"] for c in own]
+    needed += [dspec["pivot"]["names_from"], dspec["pivot"]["values_from"]] if "pivot" in dspec else []
+    needed += reductions.columns_needed(dspec["reduce"]) if "reduce" in dspec else []
+    _require_columns(study, name, raw, needed, str(path))
+    key = dspec["key"]
+    keys = raw[key].map(canonical_code)
+    frame = raw.assign(**{key: keys, SUBJECT: keys})
+    rows_in = keys.dropna().nunique() + int(keys.isna().sum())
+    exclusions, record_counts = [], []
+    for cond in own:
+        keep = _keep(study, name, frame, cond, dspec, str(path))
         if is_subjects:
-            exclusions.append({"reason": cond.get("reason") or _describe_condition(cond), "count": dropped})
+            exclusions.append({"reason": conditions.exclusion_reason(cond), "count": _subjects_lost(frame, keep)})
+        record_counts.append({"condition": conditions.describe_kept(cond), "records_excluded": int((~keep).sum())})
         frame = frame[keep]
+    if record_counts and not is_subjects:
+        qc["filters"][name] = record_counts
     if is_subjects:
-        qc["subjects"] = {"dataset": name, "rows_in": rows_in, "excluded": exclusions}
-        for cond, exclusion in zip(dspec.get("filter", []), exclusions):
-            if exclusion["count"]:
-                qc["exclusions"].append({"stage": "extract", "field": f"{name}.{cond['column']}", "reason": exclusion["reason"],
-                                         "action": "excluded from the study", "count": exclusion["count"]})
+        qc["subjects"] = {"dataset": name, "rows_in": rows_in, "records_in": len(raw), "excluded": exclusions}
+        for cond, exclusion in zip(own, exclusions):
+            _record_subject_exclusion(qc, f"{name}.{cond['column']}", exclusion)
         if rows_in == 0:
             raise StudyDataError(study, f"the subjects dataset {name} has no rows", file=str(path),
                                  hint="check that the file is the complete subject-level dataset (ADSL, DM or equivalent)")
         if len(frame) == 0:
             raise StudyDataError(study, f"the filters of the subjects dataset {name} leave no subject (of {rows_in} rows)",
-                                 file=str(path), field=dspec["filter"][-1]["column"],
+                                 file=str(path), field=own[-1]["column"],
                                  example="; ".join(f"{e['count']} rows excluded: {e['reason']}" for e in exclusions),
-                                 hint=f"check the filter values against the codes present: {_present_codes(raw_cache, cache_key, dspec)}")
+                                 hint=f"check the filter values against the codes present: {_present_codes(raw, own)}")
     elif len(frame) == 0:
         raise StudyDataError(study, f"the filter of dataset {name} selects no row (of {rows_in})", file=str(path),
-                             field=(dspec.get("filter") or [{}])[-1].get("column"),
-                             hint=f"filters: {dspec.get('filter')}; codes present: {_present_codes(raw_cache, cache_key, dspec)}")
-    key = dspec["key"]
-    keys = frame[key].map(canonical_code)
-    if keys.isna().any():
-        raise StudyDataError(study, f"{int(keys.isna().sum())} rows of dataset {name} have no subject identifier",
+                             field=(own or [{}])[-1].get("column"),
+                             hint=f"filters: {dspec.get('filter')}; codes present: {_present_codes(raw, own)}")
+    if frame[SUBJECT].isna().any():
+        raise StudyDataError(study, f"{int(frame[SUBJECT].isna().sum())} rows of dataset {name} have no subject identifier",
                              file=str(path), field=key, hint="every row must carry the subject key")
-    frame = frame.assign(**{key: keys})
+    return _Loaded(name=name, spec=dspec, frame=frame, raw=raw, file=str(path))
+
+
+def _keep(study, name, frame, cond, dspec, file, values=None) -> pd.Series:
+    """The rows a condition keeps; a comparison that meets non-numbers stops the study."""
+    values = frame[cond["column"]] if values is None else values
+    try:
+        return pd.Series(conditions.keep_mask(values, cond, canonical_code, dspec.get("decimal", ".")).to_numpy(), index=frame.index)
+    except conditions.NotNumbers as exc:
+        raise StudyDataError(study, f"the filter `{conditions.describe_kept(cond)}` of dataset {name} compares numbers, but "
+                             f"{cond['column']} holds values that are not numbers: {exc}", file=file, field=cond["column"],
+                             hint="compare numbers only (gt, ge, lt, le); select text values with equals, in or not_in") from None
+
+
+def _subjects_lost(frame: pd.DataFrame, keep: pd.Series) -> int:
+    """Subjects (keys) with a record before a filter and none after it; rows without a key count one each."""
+    before = set(frame[SUBJECT].dropna())
+    after = set(frame.loc[keep, SUBJECT].dropna())
+    return len(before - after) + int((~keep & frame[SUBJECT].isna()).sum())
+
+
+def _record_subject_exclusion(qc, field_name: str, exclusion: dict[str, Any]) -> None:
+    if exclusion["count"]:
+        qc["exclusions"].append({"stage": "extract", "field": field_name, "reason": exclusion["reason"],
+                                 "action": "excluded from the study", "count": exclusion["count"]})
+
+
+def _dataset_of(study, loaded: _Loaded, frame: pd.DataFrame, datasets, qc) -> _Dataset:
+    """One row per subject (pivot, reduce, or a check that keys are unique), indexed by subject."""
+    dspec, name, key = loaded.spec, loaded.name, loaded.spec["key"]
     if "pivot" in dspec:
-        frame = _pivot(study, name, frame, key, dspec["pivot"], str(path))
+        frame = _pivot(study, name, frame, key, dspec["pivot"], loaded.file)
+    elif "reduce" in dspec:
+        frame, qc["reductions"][name] = _reduce(study, loaded, frame, datasets)
     else:
-        dup = frame[key].duplicated(keep=False)
+        dup = frame[SUBJECT].duplicated(keep=False)
         if dup.any():
             example = frame.loc[dup, key].iloc[0]
             raise StudyDataError(
                 study,
-                f"dataset {name} has {int(frame[key].duplicated().sum())} duplicated subject identifiers",
-                file=str(path), field=key, example=f"{key} = {example!r}",
-                hint="add a filter that leaves one row per subject (e.g. PARAMCD), or a pivot",
+                f"dataset {name} has {int(frame[SUBJECT].duplicated().sum())} duplicated subject identifiers",
+                file=loaded.file, field=key, example=f"{key} = {example!r}",
+                hint="add a filter that leaves one row per subject (e.g. PARAMCD), a pivot, or a `reduce:` "
+                     "(first, last, earliest, latest, any, best_response)",
             )
-        frame = frame.set_index(key, drop=False)
-    return _Dataset(name=name, frame=frame, file=str(path), decimal=dspec.get("decimal", "."))
+        frame = frame.set_index(SUBJECT)
+    frame.index.name = None
+    frame = frame.drop(columns=[SUBJECT], errors="ignore")
+    return _Dataset(name=name, frame=frame, file=loaded.file, decimal=dspec.get("decimal", "."), thousands=dspec.get("thousands"))
 
 
-def _present_codes(raw_cache, cache_key, dspec) -> str:
+def _finish_subjects(study, loaded: _Loaded, spec, qc) -> _Dataset:
+    return _dataset_of(study, loaded, loaded.frame, {}, qc)
+
+
+def _reduce(study, loaded: _Loaded, frame: pd.DataFrame, datasets) -> tuple[pd.DataFrame, dict[str, Any]]:
+    rspec = loaded.spec["reduce"]
+    start = None
+    ref = (rspec.get("best_response") or {}).get("start")
+    if ref and "." in ref:
+        ds_name, column = ref.split(".", 1)
+        source = datasets[ds_name]
+        if column not in source.frame.columns:
+            raise StudyDataError(study, f"dataset {ds_name} has no column {column!r} (the start date of {loaded.name}'s best_response)",
+                                 file=source.file, field=column, hint=f"columns that exist: {', '.join(map(str, source.frame.columns))}")
+        start = source.frame[column]
+    try:
+        out, info = reductions.reduce_records(frame, rspec, canonical_code, decimal=loaded.spec.get("decimal", "."), start=start)
+    except reductions.ReductionError as exc:
+        listing = _listing(exc.values) if exc.values is not None else ""
+        raise StudyDataError(study, f"reduce of dataset {loaded.name}: {exc}" + (f": {listing}" if listing else ""),
+                             file=loaded.file, field=exc.column, hint=exc.hint) from None
+    log.info("study %s: dataset %s: %s of %d records per subject: %s", study, loaded.name, info["method"], len(frame),
+             info["records_per_subject"])
+    return out.rename_axis(None), info
+
+
+def _listing(counts: pd.Series, limit: int = 10) -> str:
+    """At most `limit` distinct values with their row counts, most frequent first."""
+    counts = counts.sort_index(kind="mergesort").sort_values(ascending=False, kind="mergesort")
+    shown = ", ".join(f"{value!r} ({n} rows)" for value, n in counts.head(limit).items())
+    return shown + (f", and {len(counts) - limit} more distinct values" if len(counts) > limit else "")
+
+
+def _join_to_subjects(study, loaded: _Loaded, subjects: _Dataset, subjects_loaded: _Loaded, spec, datasets, qc) -> _Dataset:
+    """Match each record to a subject (declared normalization only), count and check what does
+    not match, apply filters on other datasets, and reduce to one row per subject."""
+    name, dspec = loaded.name, loaded.spec
+    steps = list(dspec.get("key_normalize", []))
+    norm = subject_keys.normalizer(steps)
+    subjects_name = spec["subjects"]
+    join_col = dspec.get("join_to") or spec["datasets"][subjects_name]["key"]
+    if join_col not in subjects.frame.columns:
+        raise StudyDataError(study, f"dataset {name} joins to column {join_col!r} of the subjects dataset {subjects_name}, "
+                             "which it does not have", file=subjects.file, field=join_col,
+                             hint=f"columns that exist: {', '.join(map(str, subjects.frame.columns))}")
+    targets = subjects.frame[join_col].map(canonical_code).map(norm)
+    present_targets = targets.dropna()
+    clash = present_targets.duplicated(keep=False)
+    if clash.any():
+        raise StudyDataError(study, f"{int(clash.sum())} subjects of {subjects_name} share a {join_col} value"
+                             + (f" after key_normalize {steps}" if steps else ""), file=subjects.file, field=join_col,
+                             example=f"{join_col} = {present_targets[clash].iloc[0]!r}",
+                             hint=f"dataset {name} must join on a column that identifies one subject (join_to)")
+    lookup = dict(zip(present_targets.to_numpy(), present_targets.index))
+    frame = loaded.frame
+    own = frame[SUBJECT].map(norm)
+    subject = own.map(lookup)
+    matched = subject.notna()
+    n_keys = own.nunique()
+    unmatched = own[~matched]
+    all_subject_values = subjects_loaded.raw[join_col].map(canonical_code) if join_col in subjects_loaded.raw.columns \
+        else subjects.frame[join_col].map(canonical_code)
+    excluded_values = set(all_subject_values.dropna().map(norm))
+    unknown = unmatched[~unmatched.isin(excluded_values)]
+    unknown_keys = sorted(set(unknown))
+    info = {"key": dspec["key"], "joins_to": join_col, "key_normalize": steps, "records": len(frame), "keys": int(n_keys),
+            "subjects_matched": int(subject[matched].nunique()), "unmatched_keys": int(unmatched.nunique()),
+            "unmatched_records": int((~matched).sum()),
+            "keys_of_excluded_subjects": int(unmatched.nunique()) - len(unknown_keys),
+            "unknown_keys": len(unknown_keys), "unknown_key_examples": unknown_keys[:10]}
+    qc["joins"][name] = info
+    qc["unmatched_rows"][name] = info["unmatched_keys"]
+    _check_unknown_keys(study, loaded, subjects_name, frame, own, unknown, all_subject_values, steps, join_col, info, qc,
+                        nothing_matched=bool(len(frame)) and not matched.any(), subjects=subjects)
+    frame = frame[matched].assign(**{SUBJECT: subject[matched]})
+    cross = [cond for cond in dspec.get("filter", []) if cond.get("dataset")]
+    for cond in cross:
+        values = _other_dataset_column(study, datasets, cond, name).reindex(frame[SUBJECT].to_numpy())
+        keep = _keep(study, name, frame, cond, spec["datasets"][cond["dataset"]], loaded.file, values=pd.Series(values.to_numpy(), index=frame.index))
+        qc["filters"].setdefault(name, []).append({"condition": conditions.describe_kept(cond), "records_excluded": int((~keep).sum())})
+        frame = frame[keep]
+    return _dataset_of(study, loaded, frame, datasets, qc)
+
+
+def _other_dataset_column(study, datasets, cond, name) -> pd.Series:
+    source = datasets[cond["dataset"]]
+    if cond["column"] not in source.frame.columns:
+        raise StudyDataError(study, f"the filter of dataset {name} reads column {cond['column']!r} of dataset {cond['dataset']}, "
+                             "which it does not have", file=source.file, field=cond["column"],
+                             hint=f"columns that exist: {', '.join(map(str, source.frame.columns))}")
+    return source.frame[cond["column"]]
+
+
+def _check_unknown_keys(study, loaded, subjects_name, frame, own, unknown, subject_values, steps, join_col, info, qc, *,
+                        nothing_matched, subjects) -> None:
+    """Keys that match no subject of the subjects file: a warning, or a stop with the evidence.
+
+    The study stops when no key matches, when a normalization the mapping does not declare would
+    match them (case, padding, spaces), or when they are more than max_unmatched_fraction of the
+    dataset's keys; below that they are counted and logged."""
+    name, dspec = loaded.name, loaded.spec
+    if not len(unknown) and not nothing_matched:
+        return
+    originals = sorted(set(frame.loc[unknown.index, SUBJECT])) if len(unknown) else sorted(set(frame[SUBJECT]))
+    extra, would = subject_keys.undeclared_matches(originals, subject_values.dropna().unique(), steps)
+    examples = ", ".join(map(repr, originals[:10]))
+    field_name = dspec["key"]
+    if extra:
+        error = StudyDataError(
+            study, f"{len(originals)} keys of dataset {name} ({field_name}) match no subject of {subjects_name} ({join_col}); "
+                   f"{len(would)} of them match once normalized with {', '.join(extra)}",
+            file=loaded.file, field=field_name, example=f"unmatched keys: {examples}",
+            hint=f"declare the normalization for dataset {name}: key_normalize: [{', '.join(steps + extra)}] "
+                 "(applied to both sides of this join, and recorded in QC)")
+        if nothing_matched:
+            raise error
+        qc.setdefault("__stop__", error)
+        return
+    if nothing_matched:
+        index = subjects.frame.index
+        raise StudyDataError(
+            study, f"no subject of dataset {name} matches a subject of {subjects_name} on the key",
+            file=loaded.file, field=field_name,
+            example=f"{name} key {frame[SUBJECT].iloc[0]!r} vs {subjects_name} key {index[0] if len(index) else '(none)'!r}",
+            hint="check `key:` of both datasets (and `join_to:` when this dataset carries another identifier, e.g. SUBJID); "
+                 "identifiers must be spelled identically, or the difference declared with key_normalize")
+    fraction = info["unknown_keys"] / max(info["keys"], 1)
+    limit = dspec.get("max_unmatched_fraction", DEFAULT_MAX_UNMATCHED_FRACTION)
+    message = (f"{info['unknown_keys']} of {info['keys']} keys of dataset {name} match no subject of {subjects_name}, "
+               "not even an excluded one")
+    if fraction > limit:  # raised once the fields are read, so that a field's own error shows first
+        qc.setdefault("__stop__", StudyDataError(study, f"{message}: {fraction:.0%}, more than max_unmatched_fraction {limit:g}", file=loaded.file,
+                             field=field_name, example=f"unmatched keys: {examples}",
+                             hint=f"check that {name} belongs to this study and that `key:`/`join_to:` name the same "
+                                  "identifier; if these records are known to be of other subjects, raise "
+                                  f"datasets.{name}.max_unmatched_fraction"))
+        return
+    warning = f"{message}: their records are not used"
+    qc["warnings"].append(warning)
+    log.warning("study %s: %s (examples: %s)", study, warning, examples)
+
+
+def _filter_subjects_on_other_datasets(study, subjects: _Dataset, spec, datasets, qc) -> None:
+    """The subjects dataset's conditions on other datasets (e.g. SUPPDM ITTFL), counted in subjects."""
+    name = spec["subjects"]
+    for cond in (c for c in spec["datasets"][name].get("filter", []) if c.get("dataset")):
+        values = _other_dataset_column(study, datasets, cond, name).reindex(subjects.frame.index)
+        keep = _keep(study, name, subjects.frame, cond, spec["datasets"][cond["dataset"]], subjects.file, values=values)
+        exclusion = {"reason": conditions.exclusion_reason(cond), "count": int((~keep).sum())}
+        qc["subjects"]["excluded"].append(exclusion)
+        _record_subject_exclusion(qc, f"{cond['dataset']}.{cond['column']}", exclusion)
+        subjects.frame = subjects.frame[keep]
+        if subjects.frame.empty:
+            raise StudyDataError(study, f"the filters of the subjects dataset {name} leave no subject",
+                                 file=datasets[cond["dataset"]].file, field=cond["column"],
+                                 example="; ".join(f"{e['count']} subjects excluded: {e['reason']}" for e in qc["subjects"]["excluded"]),
+                                 hint=f"check the values of {cond['dataset']}.{cond['column']}")
+
+
+def _present_codes(frame: pd.DataFrame, conds) -> str:
     """The values present in each filtered column (up to 10 each), for the hint of an empty filter."""
-    frame = raw_cache[cache_key]
     parts = []
-    for cond in dspec.get("filter", []):
+    for cond in conds:
         values = frame[cond["column"]].map(canonical_code).dropna().unique().tolist()
         shown = ", ".join(map(repr, sorted(values, key=str)[:10])) + (", ..." if len(values) > 10 else "")
         parts.append(f"{cond['column']}: {shown or '(all empty)'}")
@@ -355,38 +649,25 @@ def _require_columns(study, name, frame, columns, file):
                              field=missing[0], hint=f"columns that exist: {', '.join(frame.columns)}")
 
 
-def _condition_mask(frame: pd.DataFrame, cond: dict[str, Any]) -> pd.Series:
-    values = frame[cond["column"]].map(canonical_code)
-    if "equals" in cond:
-        return values == canonical_code(cond["equals"])
-    if "in" in cond:
-        return values.isin([canonical_code(v) for v in cond["in"]])
-    return ~values.isin([canonical_code(v) for v in cond["not_in"]])
-
-
-def _describe_condition(cond: dict[str, Any]) -> str:
-    for op in ("equals", "in", "not_in"):
-        if op in cond:
-            return f"{cond['column']} {op.replace('_', ' ')} {cond[op]}"
-    return str(cond)
-
-
 def _pivot(study, name, frame, key, pivot, file) -> pd.DataFrame:
     names, values = pivot["names_from"], pivot["values_from"]
-    dup = frame.duplicated([key, names], keep=False)
+    dup = frame.duplicated([SUBJECT, names], keep=False)
     if dup.any():
         row = frame.loc[dup].iloc[0]
         raise StudyDataError(study, f"dataset {name} has more than one {values} per subject and {names}", file=file,
                              field=names, example=f"{key} = {row[key]!r}, {names} = {row[names]!r}",
-                             hint="add a filter that selects one record per subject and parameter")
-    wide = frame.pivot(index=key, columns=names, values=values)
+                             hint="add a filter that selects one record per subject and parameter, or a `reduce:`")
+    wide = frame.pivot(index=SUBJECT, columns=names, values=values)
     wide.columns = [str(c) for c in wide.columns]
     wide.columns.name = None
-    wide[key] = wide.index
+    wide[key] = frame.groupby(SUBJECT, sort=True)[key].first().reindex(wide.index)
     return wide
 
 
 def _column(study, datasets, ref, index, fname):
+    if isinstance(ref, list):
+        values, ds, absent, _ = _coalesce(study, datasets, ref, index, fname)
+        return values, ds, absent
     ds_name, column = ref.split(".", 1)
     ds = datasets[ds_name]
     if column not in ds.frame.columns:
@@ -397,6 +678,47 @@ def _column(study, datasets, ref, index, fname):
     return values, ds, int((~present).sum())
 
 
+def _is_blank(value: Any) -> bool:
+    return canonical_code(value) in (None, "")
+
+
+def _coalesce(study, datasets, refs: list[str], index, fname):
+    """The first non-blank of several columns, per subject (`from: [ds.DTHDT, ds.LSTALVDT]`).
+
+    Returns the values, the first column's dataset, the subjects with a record in none of the
+    datasets, and how many subjects took their value from each column ("none": from no column)."""
+    values, counts, present = None, {}, np.zeros(len(index), dtype=bool)
+    first_ds = None
+    for ref in refs:
+        column, ds, _ = _column(study, datasets, ref, index, fname)
+        first_ds = first_ds or ds
+        present |= index.isin(ds.frame.index)
+        if values is None:
+            values = column.astype(object)
+            taken = ~column.map(_is_blank)
+        else:
+            fill = ~taken & ~column.map(_is_blank)
+            values = values.where(~fill, column.astype(object))
+            taken = taken | fill
+            counts[ref] = int(fill.sum())
+            continue
+        counts[ref] = int(taken.sum())
+    counts["none"] = int((~taken).sum())
+    return values, first_ds, int((~present).sum()), counts
+
+
+def _ref_text(ref) -> str:
+    return ref if isinstance(ref, str) else ", else ".join(ref)
+
+
+def _present_mask(datasets, ref, index) -> np.ndarray:
+    refs = [ref] if isinstance(ref, str) else ref
+    present = np.zeros(len(index), dtype=bool)
+    for one in refs:
+        present |= index.isin(datasets[one.split(".", 1)[0]].frame.index)
+    return present
+
+
 def _map_field(study, fname, rule, prop, datasets, index, calendar=None):
     kind = field_kind(prop)
     info: dict[str, Any] = {}
@@ -404,63 +726,121 @@ def _map_field(study, fname, rule, prop, datasets, index, calendar=None):
         values, ds, absent, start, end, info["partial_dates"] = _duration_from_dates(study, fname, rule, datasets, index)
         if calendar is not None:
             calendar[fname] = (start, end)
-        info["source"] = f"{rule['dates']['start']} -> {rule['dates']['end']}"
+        info["source"] = f"{_ref_text(rule['dates']['start'])} -> {_ref_text(rule['dates']['end'])}"
+        sources = {part: _coalesce(study, datasets, rule["dates"][part], index, fname)[3]
+                   for part in ("start", "end") if isinstance(rule["dates"][part], list)}
     elif "study_days" in rule:
         values, ds, absent = _duration_from_study_days(study, fname, rule, datasets, index)
         info["source"] = f"study days {rule['study_days']['start']} -> {rule['study_days']['end']}"
+        sources = {}
     else:
         raw, ds, absent = _column(study, datasets, rule["from"], index, fname)
-        info["source"] = rule["from"]
-        values = _convert(study, fname, rule, kind, raw, ds)
+        info["source"] = _ref_text(rule["from"])
+        sources = _coalesce(study, datasets, rule["from"], index, fname)[3] if isinstance(rule["from"], list) else {}
+        present = _present_mask(datasets, rule["from"], index)
+        values = _convert(study, fname, rule, kind, raw, ds, present)
         if "partial_dates" in values.attrs:
             info["partial_dates"] = values.attrs.pop("partial_dates")
+        if "" in (rule.get("codes") or {}):
+            info["blank_coded"] = int((raw.map(_is_blank) & present).sum())
+        if "no_record" in rule:
+            values = values.astype(object).where(present, rule["no_record"])
+            info["no_record_coded"] = int((~present).sum())
     info["file"] = ds.file
     info["no_record"] = absent
     info["missing"] = int(pd.isna(values).sum())
+    if sources:
+        info["sources"] = sources
     return _typed(study, fname, values, kind, ds), info
 
 
-def _convert(study, fname, rule, kind, raw: pd.Series, ds: _Dataset) -> pd.Series:
+def _convert(study, fname, rule, kind, raw: pd.Series, ds: _Dataset, present=None) -> pd.Series:
     codes = {canonical_code(k): v for k, v in (rule.get("codes") or {}).items()}
     missing_tokens = {canonical_code(v) for v in rule.get("missing", [])}
     keys = raw.map(canonical_code)
+    blank = keys.isna() | (keys == "")
     keys = keys.where(~keys.isin(missing_tokens) & (keys != ""), None)
     if codes:
-        present = keys.dropna()
-        unknown = present[~present.isin(list(codes))]
+        _check_codes_can_match(study, fname, codes, raw, ds)
+        if "" in codes:  # a blank of a subject who has a record is the blank code; no record stays missing
+            has_record = np.ones(len(keys), dtype=bool) if present is None else present
+            keys = keys.where(~(blank & has_record), "")
+        observed = keys.dropna()
+        unknown = observed[~observed.isin(list(codes))]
         if len(unknown):
-            counts = unknown.value_counts()
-            listing = ", ".join(f"{value!r} ({n} rows)" for value, n in counts.items())
-            raise StudyDataError(study, f"value(s) with no code mapping: {listing}", file=ds.file, field=fname,
-                                 example=f"subject {unknown.index[0]!r} has {unknown.iloc[0]!r}",
-                                 hint=f"add them under fields.{fname}.codes (or `missing:` if they mean not recorded)")
+            raise StudyDataError(study, f"value(s) with no code mapping: {_listing(unknown.value_counts())}", file=ds.file,
+                                 field=fname, example=f"subject {unknown.index[0]!r} has {unknown.iloc[0]!r}",
+                                 hint=_unmapped_hint(fname, codes, unknown))
         return keys.map(lambda k: None if k is None else codes[k]).astype(object)
     parse = rule.get("parse") or ("number" if kind in ("number", "integer") else "text")
     if parse == "text":
         return keys
     if parse == "date":
         return _parse_dates(study, fname, keys, rule, ds)
-    numbers = _parse_numbers(study, fname, keys, parse, ds)
+    numbers = _parse_numbers(study, fname, keys, parse, ds, rule)
     if "unit" in rule:
         numbers = numbers * UNIT_TO_MONTHS[rule["unit"]]
     return numbers
 
 
+_YAML_BOOLEAN_WORDS = {"yes", "no", "on", "off", "y", "n"}
+
+
+def _unmapped_hint(fname, codes, unknown: pd.Series) -> str:
+    hint = f"add them under fields.{fname}.codes (or `missing:` if they mean not recorded)"
+    if {"true", "false"} & set(codes) and {str(v).lower() for v in unknown} & _YAML_BOOLEAN_WORDS:
+        hint += ("; YAML reads an unquoted Yes / No / On / Off key as true / false: quote the keys "
+                 "(\"Yes\": true, \"No\": false)")
+    return hint
+
+
+def _check_codes_can_match(study, fname, codes, raw: pd.Series, ds: _Dataset) -> None:
+    """A code-map key that can never match the column (text keys on a numeric column) is an error."""
+    if not (pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw)):
+        return
+    never = [k for k in codes if k != "" and not _NUMBER.match(k)]
+    if never:
+        raise StudyDataError(study, f"the code map of field {fname} lists {', '.join(map(repr, never))}, which can never match: "
+                             "the source column holds numbers", file=ds.file, field=fname,
+                             example=f"values present: {_listing(raw.map(canonical_code).dropna().value_counts(), 5)}",
+                             hint="list the numeric codes the column holds (e.g. 0: ..., 1: ...), or read the column that "
+                                  "holds the text")
+
+
 _BELOW_LIMIT = re.compile(r"^<\s*(\d+(?:\.\d+)?)$")
 # A plain decimal number: no "nan", "inf", "1_000" or hex, which float() would also take.
 _NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
+_SUFFIXED = re.compile(r"^([+-]?[\d.,]+)\s*([^\d\s.,%][^\d]*)$")
 
 
-def _parse_numbers(study, fname, keys: pd.Series, parse: str, ds: _Dataset) -> pd.Series:
+def _grouped(thousands: str, decimal: str) -> re.Pattern:
+    """Numbers written with a thousands separator in groups of three (1,237 or 1.237,5)."""
+    t, d = re.escape(thousands), re.escape(decimal)
+    return re.compile(rf"^[+-]?\d{{1,3}}(?:{t}\d{{3}})+(?:{d}\d+)?$")
+
+
+def _parse_numbers(study, fname, keys: pd.Series, parse: str, ds: _Dataset, rule=None) -> pd.Series:
+    rule = rule or {}
+    thousands = rule.get("thousands", ds.thousands)
+    suffixes = rule.get("strip_suffix") or []
+    suffixes = [suffixes] if isinstance(suffixes, str) else list(suffixes)
+    grouped = _grouped(thousands, ds.decimal) if thousands else None
+
     def one(text):
         if text is None:
             return np.nan
-        s = text.replace(" ", "")
+        s = text.strip()
+        for suffix in suffixes:
+            if s.lower().endswith(suffix.lower()):
+                s = s[: len(s) - len(suffix)].rstrip()
+                break
         if parse == "percent":
-            s = s.rstrip("%")
+            s = s.rstrip("%").rstrip()
             below = _BELOW_LIMIT.match(s)
             if below and float(below.group(1)) <= 1.0:
                 return 0.0  # "<1%" is below every positivity threshold used (1% and 10%): read as 0
+        if grouped is not None and grouped.match(s):
+            s = s.replace(thousands, "")
         if ds.decimal == ",":
             s = s.replace(",", ".")
         if not _NUMBER.match(s):
@@ -472,11 +852,34 @@ def _parse_numbers(study, fname, keys: pd.Series, parse: str, ds: _Dataset) -> p
     bad = parsed.map(lambda v: v is _UNPARSEABLE).astype(bool)
     if bad.any():
         counts = keys[bad].value_counts()
-        listing = ", ".join(f"{value!r} ({n} rows)" for value, n in counts.items())
-        raise StudyDataError(study, f"value(s) that are not {'percentages' if parse == 'percent' else 'numbers'}: {listing}",
-                             file=ds.file, field=fname, example=f"subject {keys[bad].index[0]!r} has {keys[bad].iloc[0]!r}",
-                             hint=f"list them under fields.{fname}.missing if they mean 'not recorded', or correct the source")
+        raise StudyDataError(study, f"value(s) that are not {'percentages' if parse == 'percent' else 'numbers'}: "
+                             f"{_listing(counts)}", file=ds.file, field=fname,
+                             example=f"subject {keys[bad].index[0]!r} has {keys[bad].iloc[0]!r}",
+                             hint=_number_hint(fname, ds, list(counts.index), parse))
     return parsed.astype(float)
+
+
+def _number_hint(fname: str, ds: _Dataset, values: list[str], parse: str) -> str:
+    """How to state what makes these values unreadable: a unit, a separator, a percent sign."""
+    hints = []
+    if parse != "percent" and any("%" in v for v in values):
+        hints.append(f"values with a percent sign: write `parse: percent` under fields.{fname}")
+    for sep in (",", ".", " ", "'"):
+        if sep != ds.decimal and any(_grouped(sep, ds.decimal).match(v.strip()) for v in values):
+            hints.append(f"numbers with a thousands separator: declare `thousands: {sep!r}` under fields.{fname} "
+                         f"(or under datasets.{ds.name} for all its fields)")
+            break
+    found = Counter(m.group(2).strip().lower() for v in values if (m := _SUFFIXED.match(v.strip())))
+    suffixes = [suffix for suffix, _ in sorted(found.items(), key=lambda item: (-item[1], item[0]))]
+    if suffixes:
+        hints.append(f"numbers followed by a unit: state it with `strip_suffix: {suffixes[0]}` under fields.{fname}"
+                     + (f" (a list for several: [{', '.join(suffixes[:3])}])" if len(suffixes) > 1 else "")
+                     + " (case is ignored); for a duration also set `unit:`")
+    if ds.decimal == "." and any(re.match(r"^[+-]?\d+,\d{1,2}$|^[+-]?\d+,\d{4,}$", v.strip()) for v in values):
+        hints.append(f"decimal commas: declare `decimal: \",\"` for dataset {ds.name}")
+    if any(not re.search(r"\d", v) for v in values):
+        hints.append(f"values with no digits that mean 'not recorded' (e.g. 'unknown'): list them under fields.{fname}.missing")
+    return "; ".join(hints) or "correct the source values (ask the sponsor what they mean); a number must not be listed as missing"
 
 
 _UNPARSEABLE = object()
@@ -560,7 +963,8 @@ def _typed(study: str, fname: str, values: pd.Series, kind: str, ds: _Dataset | 
             raise StudyDataError(study, f"field {fname} is a number but {int(bad.sum())} value(s) are not",
                                  file=ds.file if ds else None, field=fname,
                                  example=f"subject {values.index[bad][0]!r} has {values[bad].iloc[0]!r}",
-                                 hint=f"map them to numbers under fields.{fname}.codes, or list them under `missing:`")
+                                 hint=f"map them to numbers under fields.{fname}.codes; a value meaning 'not recorded' "
+                                      "goes under `missing:`")
         numeric = numeric.astype(float)
         present = numeric.dropna()
         whole = bool(((present % 1 == 0) & (present.abs() < 2 ** 53)).all())

@@ -195,7 +195,7 @@ def _best_response(frame, spec, canonical, fmt, start: pd.Series | None, qc) -> 
                        sd_min_days=int(spec["sd_min_days"]))
     codes = {canonical(k): v for k, v in (spec.get("codes") or {}).items()}
     raw = frame[spec["response"]].map(canonical)
-    mapped = raw.map(lambda r: codes[r] if r in codes else (None if r in (None, "") else r.upper()))
+    mapped = raw.map(lambda r: codes[r] if r in codes else (None if r in (None, "") else r))
     unknown = mapped.notna() & ~mapped.isin(recist.RESPONSES)
     if unknown.any():
         raise ReductionError(f"column {spec['response']} holds values that are not RECIST time-point responses",
