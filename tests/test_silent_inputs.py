@@ -406,3 +406,48 @@ def test_the_shipped_dual_blockade_analysis_runs_with_declared_regimens():
         in_level = hr == level
         assert row.n == int((in_level & data["regimen_class"].isin(["dual_mab", "trastuzumab"])).sum())
         assert row.excluded_unknown_group == int((in_level & (data["regimen_class"] == "investigational")).sum())
+
+
+# ----------------------------------------------------------------------------------------------
+# The declarations as a mapping file states them, through the extraction and harmonization stages
+
+
+def test_declarations_in_a_mapping_file_reach_the_harmonization_stage(tmp_path):
+    import json
+
+    from her2meta.io import read_parquet
+    from her2meta.stages import harmonize as harmonize_stage
+
+    er, pr = receptors(n=60)
+    arms = (["TH"] * 25 + ["PC"] * 10 + ["TH"] * 25)
+    pkg = tmp_path / "pkg"
+    rows = ["USUBJID,ARM,ERFRAC,PGR"] + [f"S{i:02d},{a},{e / 100:g},{p:g}" for i, (a, e, p) in enumerate(zip(arms, er, pr))]
+    write(pkg / "dm.csv", "\n".join(rows) + "\n")
+    write(tmp_path / "T-1.yaml", """
+        mapping_version: 1
+        study_id: T-1
+        datasets:
+          dm: {file: dm.csv, key: USUBJID}
+        subjects: dm
+        fields:
+          patient_id: {from: dm.USUBJID}
+          regimen: {from: dm.ARM, codes: {TH: docetaxel + trastuzumab, PC: "Physician's choice"}}
+          er_percent: {from: dm.ERFRAC, scale: fraction}
+          pr_percent: {from: dm.PGR}
+        regimens:
+          "Physician's choice": other
+        constants:
+          setting: neoadjuvant
+        """)
+    run_extract(tmp_path, pkg)
+    out = tmp_path / "out"
+    harmonize_stage.run(
+        inputs=SimpleNamespace(data=out / "T-1.parquet", qc=out / "T-1.qc.json", mapping=str(tmp_path / "T-1.yaml")),
+        outputs=SimpleNamespace(data=out / "T-1.h.parquet", qc=out / "T-1.h.qc.json"),
+        params={"study": STUDY, "harmonization": {"hr_threshold_percent": 1.0, "itc_is_pcr": False}, "keep_going": False},
+        wildcards={"study": "T-1"}, logger=logging.getLogger("test"))
+    data = read_parquet(out / "T-1.h.parquet")
+    qc = json.loads((out / "T-1.h.qc.json").read_text())
+    assert int((data["hr_status"] == "positive").sum()) == int(((er >= 1) | (pr >= 1)).sum())
+    assert qc["counts"]["regimen_class"] == {"other": arms.count("PC"), "trastuzumab": arms.count("TH")}
+    assert [e["count"] for e in qc["exclusions"] if e["field"] == "regimen_class"] == [arms.count("PC")]
