@@ -43,6 +43,9 @@ def _adsl() -> pd.DataFrame:
         "AGEU": ["YEARS"] * N,
         "SEX": ["F"] * N,
         "DTHFL": ["Y" if k % 5 == 0 else "" for k in range(N)],
+        "ERPCT": [float((0, 0, 5, 80, 95)[k % 5]) for k in range(N)],
+        "PGRPCT": [float((0, 30, 0, 0, 60)[k % 7 % 5]) for k in range(N)],
+        "HER2IHC": [("3+", "2+", "3+")[k % 3] for k in range(N)],
     })
 
 
@@ -75,7 +78,9 @@ def _adae(adsl: pd.DataFrame) -> pd.DataFrame:
 
 DEFINE_LABELS = {
     "ADSL": {"USUBJID": "Unique Subject Identifier", "ARM": "Description of Planned Arm",
-             "ITTFL": "Intent-To-Treat Population Flag", "AGE": "Age at Randomization (define.xml)"},
+             "ITTFL": "Intent-To-Treat Population Flag", "AGE": "Age at Randomization (define.xml)",
+             "ERPCT": "Estrogen Receptor (% positive nuclei)", "PGRPCT": "Progesterone Receptor (% positive nuclei)",
+             "HER2IHC": "HER2 IHC Score"},
     "ADTTE": {"USUBJID": "Unique Subject Identifier", "PARAMCD": "Parameter Code", "AVAL": "Analysis Value",
               "CNSR": "Censor"},
     "ADRS": {"USUBJID": "Unique Subject Identifier", "PARAMCD": "Parameter Code", "AVALC": "Analysis Value (C)"},
@@ -141,6 +146,9 @@ def test_scaffold_of_a_standard_adam_package_proposes_datasets_filters_and_field
     assert fields["best_overall_response"] == {"from": "bor.AVALC"}
     assert fields["regimen"] == {"from": "adsl.TRT01P"} and fields["arm"] == {"from": "adsl.ARM"}
     assert fields["age_years"] == {"from": "adsl.AGE"}
+    # sponsor-specific biomarker columns found by their define.xml label, values checked
+    assert fields["er_percent"] == {"from": "adsl.ERPCT"} and fields["pr_percent"] == {"from": "adsl.PGRPCT"}
+    assert fields["her2_ihc"] == {"from": "adsl.HER2IHC"}
     # PARAMCD counts, computed from the data written
     tte_counts = frames["ADTTE"]["PARAMCD"].value_counts()
     rs_counts = frames["ADRS"]["PARAMCD"].value_counts()
@@ -182,6 +190,8 @@ def test_scaffold_then_check_runs_without_edits_and_counts_match_the_data(adam_p
     rs = frames["ADRS"]
     bor = rs[(rs["PARAMCD"] == "BOR") & rs["USUBJID"].isin(itt["USUBJID"])]
     assert int(data["objective_response"].sum()) == int(bor["AVALC"].isin(["CR", "PR"]).sum())
+    hr_positive = int(((itt["ERPCT"] >= 1) | (itt["PGRPCT"] >= 1)).sum())
+    assert result.harmonized_qc["counts"]["hr_status"] == {"negative": len(itt) - hr_positive, "positive": hr_positive}
     dual = int((itt["TRT01P"] == ARMS[1]).sum())
     assert result.harmonized_qc["counts"]["regimen_class"] == {"dual_mab": dual, "trastuzumab": len(itt) - dual}
     # rows of datasets whose subject is not in ADSL's ITT population: the 3 excluded subjects' records
@@ -198,7 +208,9 @@ def test_check_prints_derived_counts_exclusions_and_returns_zero(adam_package, t
     out = capsys.readouterr().out
     itt = frames["ADSL"]["ITTFL"].eq("Y").sum()
     assert f"{len(frames['ADSL']) - itt}  not in the intention-to-treat population" in out
-    assert "hr_status              unknown " + str(itt) in out
+    adsl = frames["ADSL"][frames["ADSL"]["ITTFL"] == "Y"]
+    hr_positive = int(((adsl["ERPCT"] >= 1) | (adsl["PGRPCT"] >= 1)).sum())
+    assert f"hr_status              negative {itt - hr_positive}, positive {hr_positive}" in out
     assert "regimen_class" in out and "her2_status" in out and "objective_response" in out
     assert "assumed: no config file" in out and "no problem" in out
 
@@ -249,3 +261,37 @@ def test_sdtm_dm_is_the_subject_dataset_and_findings_are_listed_with_their_codes
     assert "RSTESTCD values (rows): OVRLRESP 3" in text
     assert "several rows per USUBJID and RSTESTCD" in text
     assert "# os_event: {from: dm.DTHFL" in text
+
+
+@pytest.mark.workflow
+def test_scaffolded_mappings_run_through_the_workflow_to_the_report(adam_package, tmp_path):
+    """Done-when of issue 13: scaffold + check on the standard ADaM package gives mappings the
+    workflow runs as written, here for two studies; real packages get no synthetic banner."""
+    import shutil
+    import subprocess
+
+    from workflow_setup import snakemake_command, write_run_config
+
+    package, frames = adam_package
+    work = tmp_path / "run"
+    write_run_config(work, studies=[], analyses=["efs_by_hr", "os_by_hr"])
+    config_path = work / "config" / "config.yaml"
+    config = yaml.safe_load(config_path.read_text())
+    config["data_root"] = "data"
+    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+    rows = []
+    for sid in ("TEST-A", "TEST-B"):
+        shutil.copytree(package, work / "data" / sid)
+        mapping = work / "config" / "mappings" / f"{sid}.yaml"
+        mapping.parent.mkdir(parents=True, exist_ok=True)
+        mapping.write_text(scaffold(work / "data" / sid, study=sid), encoding="utf-8")
+        assert check_mapping(mapping, work / "data" / sid, config_path=config_path, directory=work).ok
+        rows.append(f"{sid}\t{sid}\tipd\t{sid}\tconfig/mappings/{sid}.yaml\trct\tneoadjuvant\ttrue\t")
+    header = "study_id\tlabel\tdata_source\tpath\tmapping\tdesign\tsetting\tinclude\texclusion_reason\n"
+    (work / "config" / "studies.tsv").write_text(header + "".join(r + "\n" for r in rows))
+    run = subprocess.run(snakemake_command(work, "--cores", "2"), capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stderr[-4000:]
+    pooled = pd.read_csv(work / "results" / "pooled" / "efs_by_hr.tsv", sep="\t")
+    assert set(pooled["k"]) == {2}
+    html = (work / "results" / "report" / "index.html").read_text(encoding="utf-8")
+    assert "Synthetic demonstration data" not in html

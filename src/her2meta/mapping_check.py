@@ -97,7 +97,10 @@ def check_mapping(mapping_path: Path | str, package: Path | str, *, config_path:
     partner = {a: b for pair in TIME_EVENT_PAIRS for a, b in (pair, pair[::-1])}
     package = Path(package)
     files = sorted(p for p in package.rglob("*") if p.is_file() and not p.name.startswith("."))
-    logger = logging.getLogger("her2meta.mapping_check")
+    logger = logging.getLogger("her2meta.mapping_check")  # the stages' own messages: summarized by render()
+    logger.propagate = False
+    if not logger.handlers:
+        logger.addHandler(logging.NullHandler())
     with tempfile.TemporaryDirectory(prefix="her2meta-check-") as tmp:
         work = Path(tmp)
         for _ in range(MAX_ROUNDS):

@@ -12,8 +12,11 @@ labels of define.xml (or of the SAS file itself) and code lists. From that the s
 - fills the fields whose CDISC variable says what they are (USUBJID, ARM, AGE, AVAL + CNSR with
   CNSR 0 = event, BOR AVALC), after checking their values against the data (a regimen text the
   drug dictionary cannot read, a response code it does not know, stay commented with the reason);
+- fills in biomarker columns found by their name or define.xml label only when their values are
+  what the field takes (ER/PR percentages 0-100, IHC scores 0/1+/2+/3+, non-negative ISH
+  numbers);
 - suggests, commented, the fields a person must confirm (population flags other than ITTFL,
-  biomarker columns found by their label, SDTM DTHFL, findings to pivot).
+  receptor categories, staging, grade, SDTM DTHFL, findings to pivot).
 
 The result is valid YAML that `her2meta mapping check` runs as it is; a person then chooses the
 PARAMCD values and uncomments what applies.
@@ -67,6 +70,7 @@ class DatasetInfo:
     key: str | None = None
     param_column: str | None = None
     param_counts: dict[str, int] = field(default_factory=dict)
+    sep: str | None = None  # the --sep of a delimited file, written into its entries
 
     @property
     def subjects(self) -> int:
@@ -122,7 +126,8 @@ def read_package(package: Path, *, study: str, sep: str | None = None) -> list[D
         name = _unique_name(re.sub(r"[^a-z0-9_]", "_", path.stem.lower()), names)
         labels = _file_labels(path)
         codelists: dict[str, dict[str, Any]] = {}
-        info = DatasetInfo(name=name, relative=relative, frame=frame, labels=labels, codelists=codelists)
+        info = DatasetInfo(name=name, relative=relative, frame=frame, labels=labels, codelists=codelists,
+                           sep=sep if delimited else None)
         entry = define.dataset_for_file(path.name) if define else None
         if entry is not None:
             info.define_label, info.define_structure = entry.label, entry.structure
@@ -278,6 +283,11 @@ class _Writer:
         return "\n".join(lines) + "\n"
 
     # -- datasets
+    @staticmethod
+    def _head(d: DatasetInfo, indent: str = "    ") -> list[str]:
+        lines = [f"{indent}file: {_q(d.relative)}"] + ([f"{indent}sep: {_q(d.sep)}"] if d.sep else [])
+        return lines + [f"{indent}key: {d.key}"]
+
     def _describe(self, d: DatasetInfo) -> list[str]:
         lines = [f"    # {len(d.frame)} rows, {d.subjects} subjects" + (f"; define.xml: {d.define_label}" if d.define_label else "")
                  + (f" ({d.define_structure})" if d.define_structure else "")]
@@ -291,7 +301,7 @@ class _Writer:
         return lines
 
     def _subjects_entry(self, s: DatasetInfo) -> None:
-        self.entries += [f"  {s.name}:", f"    file: {_q(s.relative)}", f"    key: {s.key}"]
+        self.entries += [f"  {s.name}:"] + self._head(s)
         flags = [c for c in POPULATION_FLAGS if c in s.frame.columns]
         if "ITTFL" in flags:
             values = s.frame["ITTFL"].astype(str).str.strip()
@@ -314,7 +324,7 @@ class _Writer:
         elif d.param_column:
             self._findings_entry(d)
         elif d.one_row_per_subject:
-            self.entries += [f"  {d.name}:", f"    file: {_q(d.relative)}", f"    key: {d.key}"] + self._describe(d)
+            self.entries += [f"  {d.name}:"] + self._head(d) + self._describe(d)
         else:
             self.entries += [f"  # {d.name}: {d.relative} has several rows per {d.key}: declare it with a filter that "
                              "leaves one row per subject"] + self._describe(d)
@@ -336,8 +346,7 @@ class _Writer:
             name = _unique_name(target, {e.name for e in self.datasets} | set(used))
             used.append(name)
             self.entries += [f"  {name}:   # {d.relative}, PARAMCD {value}: {len(rows)} rows, {rows[d.key].nunique()} subjects",
-                             f"    file: {_q(d.relative)}", f"    key: {d.key}",
-                             f"    filter: [{{column: PARAMCD, equals: {_q(value)}}}]"]
+                             *self._head(d), f"    filter: [{{column: PARAMCD, equals: {_q(value)}}}]"]
             self._bds_fields(d, name, value, rows)
 
     def _recognised(self, d: DatasetInfo, value: str) -> bool:
@@ -394,7 +403,7 @@ class _Writer:
         self.entries += [f"  # {d.name} ({d.relative}) holds findings, one row per {d.key} and {test}."]
         if result and not d.frame.duplicated([d.key, test]).any():
             self.entries += [f"  # To use it, pivot one column per {test} (then map e.g. {d.name}.{next(iter(d.param_counts), 'CODE')}):",
-                             f"  # {d.name}:", f"  #   file: {_q(d.relative)}", f"  #   key: {d.key}",
+                             f"  # {d.name}:", *self._head(d, "  #   "),
                              f"  #   pivot: {{names_from: {test}, values_from: {result}}}"]
         else:
             self.entries.append(f"  # It has several rows per {d.key} and {test} (visits): filter one record per subject "
@@ -406,14 +415,17 @@ class _Writer:
         columns = {c.upper(): c for c in s.frame.columns}
         first = [f"  patient_id: {{from: {s.name}.{s.key}}}"]
         arm = next((columns[c] for c in ("ARM", "TRT01P", "ARMCD", "TRT01A") if c in columns), None)
+        regimen = next((columns[c] for c in ("TRT01P", "ARM", "TRT01A") if c in columns), None)
+        problem = _regimen_problem(s.frame[regimen]) if regimen else None
         if arm:
-            first.append(f"  arm: {{from: {s.name}.{arm}}}   # {_values(s.frame[arm], 5)}")
+            line = f"arm: {{from: {s.name}.{arm}}}   # {_values(s.frame[arm], 5)}"
+            # without a regimen field, harmonization reads the regimen from the arm text
+            first.append(f"  # {line}; regimen read from it: {problem}" if problem and _regimen_problem(s.frame[arm])
+                         else f"  {line}")
         else:
             for column in (c for c in s.frame.columns if re.search(r"arm|trt|treat", c, re.I)):
                 self.suggestions.append(f"  # arm: {{from: {s.name}.{column}}}   # {_values(s.frame[column], 5)}")
-        regimen = next((columns[c] for c in ("TRT01P", "ARM", "TRT01A") if c in columns), None)
         if regimen:
-            problem = _regimen_problem(s.frame[regimen])
             line = f"regimen: {{from: {s.name}.{regimen}}}   # read by the drug dictionary"
             first.append(f"  # {line}; {problem}" if problem else f"  {line}")
         if "AGE" in columns:
@@ -440,15 +452,38 @@ class _Writer:
             text = f"{column} {s.labels.get(column, '')}"
             for pattern, fname, option in LABEL_HINTS:
                 if pattern.search(text):
-                    if fname.endswith("_percent") and pd.to_numeric(
-                            s.frame[column].astype(str).str.strip().str.rstrip("%").replace({"": None, "nan": None}),
-                            errors="coerce").isna().sum() > s.frame[column].isna().sum() + (s.frame[column].astype(str).str.strip() == "").sum():
-                        fname, option = fname.replace("_percent", "_status"), "codes: {...: positive, ...: negative}"
-                    extra = f", {option}" if option else ""
-                    label = s.labels.get(column)
-                    self.suggestions.append(f"  # {fname}: {{from: {s.name}.{column}{extra}}}   # "
-                                            + (f"label {label!r}; " if label else "") + _values(s.frame[column], 5))
+                    self._biomarker(s, column, fname, option)
                     break
+
+    def _biomarker(self, s: DatasetInfo, column: str, fname: str, option: str | None) -> None:
+        """A column found by its name or label: filled in when its values are what the field
+        takes (percentages 0-100, IHC scores, non-negative ISH numbers), else suggested."""
+        values = s.frame[column]
+        text = values.map(lambda v: "" if v is None or (isinstance(v, float) and pd.isna(v)) else str(v).strip())
+        present = text[text != ""]
+        numbers = pd.to_numeric(present.str.rstrip("%").str.strip(), errors="coerce")
+        label = s.labels.get(column)
+        evidence = (f"label {label!r}; " if label else f"column {column}; ") + _values(values, 5)
+        active = None
+        if fname in self.mapped or present.empty:
+            active = None
+        elif fname.endswith("_percent"):
+            if numbers.notna().all() and numbers.between(0, 100).all():
+                active = f"{{from: {s.name}.{column}" + (", parse: percent}" if present.str.contains("%").any() else "}")
+            elif numbers.isna().any():
+                fname, option = fname.replace("_percent", "_status"), "codes: {...: positive, ...: negative}"
+        elif fname == "her2_ihc":
+            if present.isin(["0", "1+", "2+", "3+", "0.0", "1", "2", "3"]).all() and present.isin(["1+", "2+", "3+", "0"]).any():
+                active = f"{{from: {s.name}.{column}}}"
+        elif fname in ("her2_ish_ratio", "her2_ish_copy_number"):
+            if numbers.notna().all() and (numbers >= 0).all():
+                active = f"{{from: {s.name}.{column}}}"
+        if active:
+            self.mapped.add(fname)
+            self.fields.append(f"  {fname}: {active}   # found by its {'label' if label else 'name'}, values checked: {evidence}")
+        else:
+            extra = f", {option}" if option else ""
+            self.suggestions.append(f"  # {fname}: {{from: {s.name}.{column}{extra}}}   # {evidence}")
 
 
 def _time_unit(d: DatasetInfo, rows: pd.DataFrame) -> tuple[str, str]:
@@ -479,9 +514,10 @@ def _regimen_problem(series: pd.Series) -> str | None:
     try:
         parsed = drugs.parse_regimens(pd.Series(sorted(values.unique())))
     except Exception as exc:  # DerivationError: a name the drug dictionary does not know
-        return f"the drug dictionary cannot read every value ({str(exc).splitlines()[0]}): add abbreviations: or map arm only"
+        first = str(exc).splitlines()[0].split(". ")[0]
+        return f"the drug dictionary cannot read every value ({first}): add `abbreviations:` (config/README.md), then uncomment"
     if parsed["regimen"].isna().any():
-        return "the drug dictionary reads no drug in some values: add abbreviations: or map arm only"
+        return "the drug dictionary reads no drug in some values: add `abbreviations:` (config/README.md), then uncomment"
     return None
 
 
