@@ -295,3 +295,32 @@ def test_scaffolded_mappings_run_through_the_workflow_to_the_report(adam_package
     assert set(pooled["k"]) == {2}
     html = (work / "results" / "report" / "index.html").read_text(encoding="utf-8")
     assert "Synthetic demonstration data" not in html
+
+
+def test_scaffold_and_check_on_the_shared_cdisc_adam_fixture(tmp_path):
+    """The project's shared ADaM fixture (tests/cdisc_fixtures.py: ADSL.XPT, ADTTE.XPT, ADRS.XPT
+    with visit-level OVR and BOR, LB.csv keyed by SUBJID): the skeleton runs as written."""
+    from cdisc_fixtures import RECIST_CASES, adam_subject, write_adam_package
+
+    n = 42
+    package = write_adam_package(tmp_path / "FIX-ADAM", n=n)
+    text = scaffold(package.path, study="FIX-ADAM")
+    spec = yaml.safe_load(text)
+    assert spec["subjects"] == "adsl"
+    assert {"efs", "os", "bor"} <= set(spec["datasets"]) and "lb" not in spec["datasets"]
+    assert "several rows per SUBJID and LBTESTCD" in text
+    ovr_rows = sum(len(RECIST_CASES[(i - 1) % len(RECIST_CASES)][0]) for i in range(1, n + 1))
+    assert f"OVR ({ovr_rows} rows)" in text
+    assert "CHECK the unit" in text  # PARAM says "Overall survival": no unit stated
+    mapping = tmp_path / "FIX-ADAM.yaml"
+    mapping.write_text(text, encoding="utf-8")
+    result = check_mapping(mapping, package.path, config_path=None, directory=tmp_path, setting="metastatic")
+    assert result.ok, [str(p) for p in result.problems]
+    itt = [i for i in range(1, n + 1) if i % 10 != 0]
+    data = result.harmonized.set_index("patient_id")
+    assert len(data) == package.truth["itt"] == len(itt)
+    assert int(data["os_event"].sum()) == sum(1 for i in itt if i % 3 == 0)
+    assert int(data["efs_event"].sum()) == sum(1 for i in itt if i % 2 == 0)  # CNSR = i % 2; 0 is the event
+    confirmed = {adam_subject(i)[0]: RECIST_CASES[(i - 1) % len(RECIST_CASES)][1] for i in itt}
+    assert int(data["objective_response"].sum()) == sum(1 for v in confirmed.values() if v in ("CR", "PR"))
+    assert int(data["objective_response"].isna().sum()) == sum(1 for v in confirmed.values() if v is None)
