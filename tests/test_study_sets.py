@@ -344,6 +344,31 @@ def test_the_other_study_is_pooled_and_the_report_names_the_failure(one_broken):
 
 
 # ----------------------------------------------------------------------------------------------
+# Only a published aggregate table: no IPD for one-stage models, Kaplan-Meier curves or the
+# sensitivity analyses that re-estimate from patients
+
+
+@pytest.fixture(scope="module")
+def aggregate_only(tmp_path_factory):
+    work = tmp_path_factory.mktemp("aggregate_only")
+    write_run_config(work, studies=["AGG-NEOALTTO"], include=("AGG-NEOALTTO",), analyses=ANALYSES, sensitivity=SENSITIVITY)
+    _run(work)
+    return work
+
+
+@pytest.mark.workflow
+def test_only_aggregate_data_pools_what_the_table_reports(aggregate_only):
+    published = pd.read_csv(ROOT / "resources" / "aggregate" / "AGG-NEOALTTO.tsv", sep="\t", comment="#")
+    assert "pcr_by_hr" in set(published["analysis"]) and "pcr_rr_by_hr" not in set(published["analysis"])
+    _assert_estimable(aggregate_only, "pcr_by_hr", k=1)
+    _assert_not_estimable(aggregate_only, "pcr_rr_by_hr", "no study gives an estimate: not reported in the published aggregate data (1 study)")
+    for kind in ("by_regimen", "by_pcr_definition", "by_hr_cutoff"):
+        variants = pd.read_csv(aggregate_only / "results" / "sensitivity" / "pcr_by_hr" / f"{kind}.tsv", sep="\t")
+        assert variants[["variant", "note"]].values.tolist() == [["not possible", "no study with individual patient data takes this analysis"]]
+    assert not (aggregate_only / "results" / "onestage").exists() and not (aggregate_only / "results" / "harmonized").exists()
+
+
+# ----------------------------------------------------------------------------------------------
 # Without a run: the reasons, from the sheet and from the studies' estimates
 
 

@@ -31,7 +31,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from .effects import INTERACTION, OVERALL, canonical_values, estimate_analysis
+from .effects import ESTIMATE_COLUMNS, INTERACTION, OVERALL, canonical_values, estimate_analysis
 from .pool import egger_test, influence, leave_one_out, rma, subgroup_analysis, trimfill
 
 TAU2_METHODS = ["DL", "REML", "ML", "PM", "EB", "HE", "SJ", "HS"]
@@ -255,7 +255,7 @@ def _estimates_for(data: dict[str, pd.DataFrame], ctx: Context, spec: dict[str, 
     for study, frame in sorted(data.items()):
         rows += [e.as_row() for e in estimate_analysis(frame, study_id=study, analysis=ctx.analysis, spec=spec,
                                                         level=ctx.pooling["level"])]
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=ESTIMATE_COLUMNS)  # the columns even with no IPD study
 
 
 def _variants_from_spec(data, ctx, spec, *, kind, variant, reference_blocks) -> list[Variant]:

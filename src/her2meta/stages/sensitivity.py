@@ -62,6 +62,8 @@ def kind_variants(kind: str, ctx: sens.Context, *, estimates: pd.DataFrame, data
         return sens.by_method_variants(estimates, ctx, onestage)
     if kind in FROM_ESTIMATES:
         return FROM_ESTIMATES[kind](estimates, ctx)
+    if not data:  # e.g. only aggregate-data studies
+        return [sens.Variant(ctx.analysis, kind, "not possible", note="no study with individual patient data takes this analysis")]
     return FROM_IPD[kind](data, ctx)
 
 
