@@ -21,7 +21,8 @@ import pandas as pd
 from . import dictionary as dct
 from .crosscheck import published_n_warning
 from .errors import StudyDataError, failed_reason
-from .mapping import TIME_EVENT_PAIRS, UNIT_TO_MONTHS
+from .mapping import TIME_EVENT_PAIRS
+from .plausibility import apply_receptor_scale, check_follow_up, check_receptor_scale
 from .schemas import field_kind, harmonized_fields
 
 PCR_FIELDS = ["pcr_ypt0is_ypn0", "pcr_ypt0_ypn0", "pcr_breast"]
@@ -31,12 +32,6 @@ QC_COUNT_FIELDS = ("hr_status", "hr_status_source", "her2_status", "regimen_clas
 SMALL_STUDY = 10
 # Longest follow-up the data model accepts (schemas/harmonized.json): 100 years; more is a unit error.
 MAX_MONTHS = 1200
-# Follow-up plausibility (docs/methods/derivations.md): with at least this many patients with a
-# time, a longest follow-up below this many months stops the study (months read as days give
-# 1/30 of the real times) unless the mapping states why (`short_follow_up:`).
-FOLLOW_UP_MIN_PATIENTS = 10
-FOLLOW_UP_MIN_LONGEST_MONTHS = 6.0
-RECEPTOR_PERCENT_FIELDS = ("er_percent", "pr_percent")
 
 log = logging.getLogger("her2meta.harmonize")
 
@@ -82,9 +77,9 @@ def harmonize_study(
         data["setting"] = study["setting"]
     spec = mapping_spec or {}
     rules = spec.get("fields") or {}
-    _apply_receptor_scale(data, rules, sid, where, qc)
+    apply_receptor_scale(data, rules, sid, where, qc)
     _check_ranges(data, sid, where)
-    _check_receptor_scale(data, rules, sid, where)
+    check_receptor_scale(data, rules, sid, where)
     guarded("receptors", lambda: _receptors(data, hr_threshold, receptor_cutoff, qc))
     guarded("her2", lambda: _her2(data, qc))
     guarded("regimen", lambda: _regimen(data, abbreviations or {}, qc, spec.get("regimens") or {},
@@ -92,7 +87,7 @@ def harmonize_study(
     guarded("pcr", lambda: _pcr(data, study, itc_is_pcr, qc))
     guarded("response", lambda: _response(data, qc))
     _check_times(data, sid, where, qc)
-    _check_follow_up(data, rules, sid, where, qc)
+    check_follow_up(data, rules, sid, where, qc)
 
     harmonized = _conform(data, sid, where)
     qc["rows_out"] = len(harmonized)
@@ -173,65 +168,6 @@ def _check_ranges(data: pd.DataFrame, sid: str, where: "_Sources") -> None:
             raise StudyDataError(sid, f"{name} has {int(bad.sum())} value(s) outside {limit}: {shown}", file=where(name),
                                  field=name, example=f"patient {data.loc[idx, 'patient_id']}: {name} = {values[idx]:g}",
                                  hint=hint)
-
-
-def _apply_receptor_scale(data: pd.DataFrame, rules: dict, sid: str, where: "_Sources", qc: dict) -> None:
-    """`scale: fraction` (0.3 = 30%): multiply by 100, counted; a value above 1 in a field
-    declared a fraction means the field mixes scales, which stops the study."""
-    for name, rule in rules.items():
-        scale = (rule or {}).get("scale")
-        if scale is None:
-            continue
-        if name not in RECEPTOR_PERCENT_FIELDS:
-            raise StudyDataError(sid, f"`scale:` applies to er_percent and pr_percent only, not to {name}",
-                                 file=where.mapping or where(name), field=name, hint=f"remove `scale:` from fields.{name}")
-        qc["derivations"].setdefault("receptor_scale", {})[name] = {"scale": scale}
-        if scale != "fraction" or name not in data:
-            continue
-        values = pd.to_numeric(data[name], errors="coerce").astype(float)
-        above = values > 1
-        if above.any():
-            idx = above[above].index[0]
-            raise StudyDataError(sid, f"{name} is declared `scale: fraction`, but {int(above.sum())} of "
-                                 f"{int(values.notna().sum())} values are above 1: the field mixes fractions and percentages",
-                                 file=where(name), field=name, example=f"patient {data.loc[idx, 'patient_id']}: {name} = {values[idx]:g}",
-                                 hint="ask the sponsor which scale each value is on, or correct the source; "
-                                      "the study cannot be read with one scale")
-        data[name] = (values * 100).round(9)  # 0.1 * 100 is 10.000000000000002: ER 10% must stay ER-low
-        qc["derivations"]["receptor_scale"][name]["multiplied_by_100"] = int(values.notna().sum())
-
-
-def _check_receptor_scale(data: pd.DataFrame, rules: dict, sid: str, where: "_Sources") -> None:
-    """Stop on ER/PR values that look like fractions (0.3) in a percentage field: a field whose
-    values all lie in 0-1 with some strictly between (not whole numbers), or values strictly
-    between 0 and 1 beside values above 1. A declared `scale:` settles it (docs/methods/derivations.md)."""
-    numeric = {name: pd.to_numeric(data[name], errors="coerce").astype(float)
-               for name in RECEPTOR_PERCENT_FIELDS if name in data}
-    for name, values in numeric.items():
-        if (rules.get(name) or {}).get("scale"):
-            continue
-        present = values.dropna()
-        between = (present > 0) & (present < 1)
-        above = present > 1
-        if not between.any():
-            continue
-        n_unit, n_between, n_above = int((present <= 1).sum()), int(between.sum()), int(above.sum())
-        if n_above:
-            what = (f"{n_between} of its {len(present)} values lie strictly between 0 and 1 while {n_above} are above 1: "
-                    "some look like fractions (0.3 = 30%) among percentages")
-        else:
-            others = [f"{other} has {int((v > 1).sum())} values above 1" for other, v in numeric.items()
-                      if other != name and (v > 1).any()]
-            what = (f"all {len(present)} values lie between 0 and 1 ({n_between} not whole numbers, none above 1)"
-                    + (f", while {others[0]}" if others else "") + ": it looks like a fraction (0.3 = 30%), not a percentage")
-        idx = between[between].index[0]
-        raise StudyDataError(
-            sid, f"{name} {what}; read as percentages, those patients would count as receptor-negative",
-            file=where(name), field=name,
-            example=f"patient {data.loc[idx, 'patient_id']}: {name} = {values[idx]:g}; values in 0-1: {n_unit}, above 1: {n_above}",
-            hint=f"declare the scale in the mapping: `scale: fraction` under fields.{name} (values are multiplied by 100), "
-                 "or `scale: percent` if these really are percentages; a field mixing both must be corrected at the source",
-        )
 
 
 def _receptors(data: pd.DataFrame, threshold: float, cutoff: float | None, qc: dict) -> None:
@@ -436,58 +372,6 @@ def _check_times(data: pd.DataFrame, sid: str, where: "_Sources", qc: dict) -> N
         if half.any():
             data.loc[half, time] = np.nan
             data.loc[half, event] = pd.NA if str(data[event].dtype) == "Int64" else np.nan
-
-
-def _check_follow_up(data: pd.DataFrame, rules: dict, sid: str, where: "_Sources", qc: dict) -> None:
-    """Stop on a time field whose follow-up is implausibly short for a trial: the longest time
-    below FOLLOW_UP_MIN_LONGEST_MONTHS with at least FOLLOW_UP_MIN_PATIENTS patients with a time
-    (months read as days make every time 30 times too short). The evidence gives the median and
-    the longest time in months under the declared unit and under each other unit. A mapping's
-    `short_follow_up: <why>` on the field accepts it (recorded and reported)."""
-    for time, event in TIME_EVENT_PAIRS:
-        if time not in data or event not in data:
-            continue
-        rule = rules.get(time) or {}
-        unit = "dates" if "dates" in rule or "study_days" in rule else rule.get("unit", "months")
-        times = pd.to_numeric(data[time], errors="coerce").astype(float)
-        present = times.dropna()
-        censored = times[(pd.to_numeric(data[event], errors="coerce") == 0) & times.notna()]
-        record: dict[str, Any] = {"unit": unit, "patients": int(len(present))}
-        qc["derivations"].setdefault("follow_up", {})[time] = record
-        if len(present) < FOLLOW_UP_MIN_PATIENTS:
-            record["checked"] = False
-            continue
-        record.update(checked=True, median_months=round(float(present.median()), 2),
-                      median_censored_months=round(float(censored.median()), 2) if len(censored) else None)
-        longest = float(present.max())
-        if longest >= FOLLOW_UP_MIN_LONGEST_MONTHS:
-            continue
-        summary = (f"{time}: the longest follow-up is under {FOLLOW_UP_MIN_LONGEST_MONTHS:g} months (median "
-                   f"{present.median():.2f} months over {len(present)} patients, {unit})")
-        if rule.get("short_follow_up"):
-            record["accepted_short_follow_up"] = rule["short_follow_up"]
-            qc["warnings"].append(f"{summary}: accepted by the mapping ({rule['short_follow_up']})")
-            continue
-        readings = _unit_readings(present, unit)
-        raise StudyDataError(
-            sid, f"{summary}, far below any trial's: the unit looks wrong (months read as days make times 30 times too short)",
-            file=where(time), field=time,
-            example="; ".join(f"read as {u}: median {med:.1f}, longest {top:.1f} months" for u, med, top in readings),
-            hint=(f"check `unit:` of fields.{time} in the mapping against the source (ADaM AVAL units are in PARAM/AVALU)"
-                  if unit != "dates" else f"check the start and end date columns of fields.{time} and their format")
-                 + f"; if the follow-up really is this short, say why under fields.{time}.short_follow_up",
-        )
-
-
-def _unit_readings(months: pd.Series, unit: str) -> list[tuple[str, float, float]]:
-    """(unit, median, longest) in months of the same source values read under each unit, the
-    declared one first."""
-    if unit not in UNIT_TO_MONTHS:
-        return [(unit, float(months.median()), float(months.max()))]
-    source = months / UNIT_TO_MONTHS[unit]
-    order = [unit] + [u for u in UNIT_TO_MONTHS if u != unit]
-    return [(f"{u}{' (declared)' if u == unit else ''}", float(source.median() * UNIT_TO_MONTHS[u]),
-             float(source.max() * UNIT_TO_MONTHS[u])) for u in order]
 
 
 class _Sources:
