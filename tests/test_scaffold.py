@@ -324,3 +324,27 @@ def test_scaffold_and_check_on_the_shared_cdisc_adam_fixture(tmp_path):
     confirmed = {adam_subject(i)[0]: RECIST_CASES[(i - 1) % len(RECIST_CASES)][1] for i in itt}
     assert int(data["objective_response"].sum()) == sum(1 for v in confirmed.values() if v in ("CR", "PR"))
     assert int(data["objective_response"].isna().sum()) == sum(1 for v in confirmed.values() if v is None)
+
+
+def test_the_visit_level_response_suggestion_uncommented_gives_the_recist_best_response(tmp_path):
+    """The commented OVR entry of the skeleton (reduce: best_response), once uncommented and
+    used instead of the sponsor's BOR, derives RECIST 1.1 confirmed responses as worked out by
+    hand in tests/cdisc_fixtures.py (28-day confirmation, 42-day SD minimum)."""
+    from cdisc_fixtures import RECIST_CASES, adam_subject, write_adam_package
+
+    n = 28
+    package = write_adam_package(tmp_path / "FIX-ADAM", n=n)
+    lines = scaffold(package.path, study="FIX-ADAM").splitlines()
+    start = next(i for i, line in enumerate(lines) if line == "  # ovr:")
+    block = [line.replace("  # ", "  ", 1) for line in lines[start:start + 6] if not line.startswith("  # and the field")]
+    spec_text = "\n".join(lines[:start] + block + lines[start + 6:])
+    spec = yaml.safe_load(spec_text)
+    spec["fields"]["best_overall_response"] = {"from": "ovr.BOR"}
+    mapping = tmp_path / "ovr.yaml"
+    mapping.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
+    result = check_mapping(mapping, package.path, config_path=None, directory=tmp_path, setting="metastatic")
+    assert result.ok, [str(p) for p in result.problems]
+    data = result.harmonized.set_index("patient_id")
+    expected = {adam_subject(i)[0]: RECIST_CASES[(i - 1) % len(RECIST_CASES)][1] for i in range(1, n + 1) if i % 10}
+    got = {k: (None if v is None or v != v else v) for k, v in data["best_overall_response"].astype(object).items()}
+    assert got == expected

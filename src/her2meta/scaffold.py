@@ -38,6 +38,8 @@ SUBJECT_KEYS = ("USUBJID", "SUBJID", "PATID", "PATIENT", "PATIENT_ID", "PT_NO", 
 TTE_PARAMS = {"EFS": "efs", "OS": "os", "PFS": "pfs", "IDFS": "idfs"}
 # PARAMCD of a response BDS dataset giving one best overall response per subject.
 BOR_PARAMS = ("BOR", "BESTRESP", "CBOR")
+# Visit-level overall response parameters (ADaM ADRS OVR, SDTM RS OVRLRESP): several per subject.
+VISIT_RESPONSE_PARAMS = ("OVR", "OVRLRESP")
 # Post-neoadjuvant pathological stage parameters (sponsor-defined BDS datasets).
 STAGE_PARAMS = {"YPT": "ypt", "YPN": "ypn"}
 POPULATION_FLAGS = ("ITTFL", "FASFL", "RANDFL", "SAFFL", "PPROTFL", "EFFFL", "ENRLFL")
@@ -348,6 +350,22 @@ class _Writer:
             self.entries += [f"  {name}:   # {d.relative}, PARAMCD {value}: {len(rows)} rows, {rows[d.key].nunique()} subjects",
                              *self._head(d), f"    filter: [{{column: PARAMCD, equals: {_q(value)}}}]"]
             self._bds_fields(d, name, value, rows)
+        for value in (v for v in VISIT_RESPONSE_PARAMS if v in d.param_counts and "AVALC" in d.frame.columns):
+            self._visit_response_suggestion(d, "PARAMCD", value, "AVALC", "ADT")
+
+    def _visit_response_suggestion(self, d: DatasetInfo, test: str, value: str, response: str, date: str) -> None:
+        """Visit-level overall responses (ADRS OVR, SDTM RS OVRLRESP): a commented entry reducing
+        them to the RECIST 1.1 best overall response (the protocol's SD minimum must be chosen)."""
+        start = next((f"{self.subjects.name}.{c}" for c in ("RANDDT", "TRTSDT", "RFSTDTC", "RFXSTDTC")
+                      if c in self.subjects.frame.columns), f"{self.subjects.name}.RANDDT")
+        have_date = date in d.frame.columns
+        self.entries += [f"  # {value} ({d.param_counts[value]} records, visit-level): to derive the RECIST 1.1 best overall "
+                         "response yourself (config/README.md, 'Reductions'), set sd_min_days from the protocol:",
+                         f"  # {value.lower()}:", *self._head(d, "  #   "),
+                         f"  #   filter: [{{column: {test}, equals: {_q(value)}}}]",
+                         f"  #   reduce: {{best_response: {{response: {response}, date: {date if have_date else 'DATE_COLUMN'}, "
+                         f"start: {start}, confirmation: confirmed, confirm_days: 28, sd_min_days: 42}}}}",
+                         f"  # and the field  best_overall_response: {{from: {value.lower()}.BOR}}"]
 
     def _recognised(self, d: DatasetInfo, value: str) -> bool:
         return self._bds_target(d, value, None) is not None
@@ -409,6 +427,10 @@ class _Writer:
             self.entries.append(f"  # It has several rows per {d.key} and {test} (visits): filter one record per subject "
                                 "and test first")
         self.entries += self._describe(d)
+        for value in (v for v in VISIT_RESPONSE_PARAMS if v in d.param_counts):
+            response = next((c for c in (test[:2] + "STRESC", test[:2] + "ORRES") if c in d.frame.columns), None)
+            if response:
+                self._visit_response_suggestion(d, test, value, response, test[:2] + "DTC")
 
     # -- fields from the subjects dataset
     def _subject_fields(self, s: DatasetInfo) -> None:
@@ -442,7 +464,7 @@ class _Writer:
                                         "not years: convert in the source or leave it out")
         self.fields[:0] = first
         if "DTHFL" in columns:
-            self.suggestions.append(f"  # os_event: {{from: {s.name}.DTHFL, codes: {{Y: 1}}}}   # SDTM DTHFL is Y or blank "
+            self.suggestions.append(f"  # os_event: {{from: {s.name}.DTHFL, codes: {{Y: 1, \"\": 0}}}}   # DTHFL is Y or blank "
                                     f"({_values(s.frame[columns['DTHFL']])}); needs os_months too (e.g. dates: DTHDTC "
                                     "or last contact)")
         mapped = {s.key, arm, regimen, columns.get("AGE"), columns.get("AGEU"), columns.get("DTHFL")}
