@@ -70,8 +70,11 @@ def harmonize_study(
             return func()
         except dct.DerivationError as exc:
             field = getattr(exc, "field", step)
-            raise StudyDataError(sid, str(exc), file=where(field), field=field, example=_example(data, field, exc),
-                                 hint="correct the code map in the study's mapping, or the source") from exc
+            in_mapping = field in ("abbreviations", "regimens", "unlisted_agents") and where.mapping
+            raise StudyDataError(sid, str(exc), file=where.mapping if in_mapping else where(field), field=field,
+                                 example=_example(data, field, exc),
+                                 hint=f"correct `{field}:` in the study's mapping" if in_mapping
+                                 else "correct the code map in the study's mapping, or the source") from exc
 
     if "setting" not in data:
         data["setting"] = study["setting"]
