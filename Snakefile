@@ -5,6 +5,8 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
+# `--configfile my.yaml` is layered over this file; its `analyses` replace the shipped ones
+# (workflow/rules/common.smk, config/README.md).
 configfile: "config/config.yaml"
 
 
