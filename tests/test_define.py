@@ -160,3 +160,10 @@ def test_find_defines_in_a_package(tmp_path):
         (tmp_path / name).write_text("<ODM/>")
     assert [p.relative_to(tmp_path).as_posix() for p in find_defines(tmp_path)] == ["define.xml", "m5/DEFINE-ADAM.XML"]
     assert find_defines(Path(tmp_path) / "missing") == []
+
+
+def test_version_from_the_def_namespace_when_define_version_is_absent(tmp_path):
+    doc = define_20(records_attribute="").replace(' def:DefineVersion="2.0.0"', "")
+    path = tmp_path / "define.xml"
+    path.write_text(doc, encoding="utf-8")
+    assert read_define(path).version == "2.0"  # from def:Structure, def:leaf, ...

@@ -184,14 +184,16 @@ def _int(value: str | None) -> int | None:
 
 
 def _version(root: ET.Element, mdv: ET.Element) -> str | None:
-    for element in (root, mdv):
-        for key in element.attrib:
-            match = re.search(r"cdisc\.org/ns/def/v(\d+\.\d+)", key)
-            if match:
-                return match.group(1)
+    """From def:DefineVersion (2.0.0 -> "2.0"), else from the def namespace of any element or
+    attribute (ElementTree keeps no xmlns declarations, only the expanded names)."""
     version = _attr(mdv, "DefineVersion")
     if version:
         return ".".join(version.split(".")[:2])
+    for element in root.iter():
+        for name in (element.tag, *element.attrib):
+            match = re.search(r"cdisc\.org/ns/def/v(\d+\.\d+)", name if isinstance(name, str) else "")
+            if match:
+                return match.group(1)
     return None
 
 
