@@ -348,3 +348,20 @@ def test_the_visit_level_response_suggestion_uncommented_gives_the_recist_best_r
     expected = {adam_subject(i)[0]: RECIST_CASES[(i - 1) % len(RECIST_CASES)][1] for i in range(1, n + 1) if i % 10}
     got = {k: (None if v is None or v != v else v) for k, v in data["best_overall_response"].astype(object).items()}
     assert got == expected
+
+
+def test_sponsor_column_names_with_spaces_and_punctuation_give_valid_yaml(tmp_path):
+    package = tmp_path / "FLAT2"
+    package.mkdir()
+    (package / "pts.csv").write_text("Patient ID,Treatment arm,ER (%),HER2: IHC\n1,Paclitaxel + Trastuzumab,50%,3+\n"
+                                     "2,Paclitaxel + Trastuzumab,0%,2+\n3,Paclitaxel + Trastuzumab,,1+\n", encoding="utf-8")
+    spec = yaml.safe_load(scaffold(package))
+    assert spec["datasets"]["pts"]["key"] == "Patient ID"
+    assert spec["fields"]["patient_id"] == {"from": "pts.Patient ID"}
+    assert spec["fields"]["er_percent"] == {"from": "pts.ER (%)", "parse": "percent"}
+    assert spec["fields"]["her2_ihc"] == {"from": "pts.HER2: IHC"}
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(yaml.safe_dump(spec), encoding="utf-8")
+    result = check_mapping(mapping, package, config_path=None, directory=tmp_path)
+    assert result.ok, [str(p) for p in result.problems]
+    assert result.harmonized["er_percent"].tolist()[:2] == [50.0, 0.0] and result.harmonized["er_percent"].isna().sum() == 1

@@ -33,7 +33,7 @@ import pandas as pd
 
 from .errors import Her2MetaError
 
-SUBJECT_KEYS = ("USUBJID", "SUBJID", "PATID", "PATIENT", "PATIENT_ID", "PT_NO", "ID", "SUBJECT")
+SUBJECT_KEYS = ("USUBJID", "SUBJID", "PATID", "PATIENT_ID", "PATIENT", "PT_NO", "PATNO", "SUBJECT_ID", "SUBJECT", "ID")
 # PARAMCD of a time-to-event BDS dataset -> harmonized field prefix.
 TTE_PARAMS = {"EFS": "efs", "OS": "os", "PFS": "pfs", "IDFS": "idfs"}
 # PARAMCD of a response BDS dataset giving one best overall response per subject.
@@ -196,10 +196,14 @@ def _file_labels(path: Path) -> dict[str, str]:
 
 
 def _subject_key(frame: pd.DataFrame) -> str | None:
-    by_upper = {c.upper(): c for c in frame.columns}
+    """The subject identifier column: USUBJID first, then the usual sponsor names, compared
+    without case, spaces or punctuation ("Patient ID" is PATIENTID)."""
+    by_name = {}
+    for column in frame.columns:
+        by_name.setdefault(re.sub(r"[^A-Z0-9]", "", str(column).upper()), column)
     for key in SUBJECT_KEYS:
-        if key in by_upper:
-            return by_upper[key]
+        if key.replace("_", "") in by_name:
+            return by_name[key.replace("_", "")]
     return None
 
 
@@ -288,7 +292,7 @@ class _Writer:
     @staticmethod
     def _head(d: DatasetInfo, indent: str = "    ") -> list[str]:
         lines = [f"{indent}file: {_q(d.relative)}"] + ([f"{indent}sep: {_q(d.sep)}"] if d.sep else [])
-        return lines + [f"{indent}key: {d.key}"]
+        return lines + [f"{indent}key: {_q(d.key)}"]
 
     def _describe(self, d: DatasetInfo) -> list[str]:
         lines = [f"    # {len(d.frame)} rows, {d.subjects} subjects" + (f"; define.xml: {d.define_label}" if d.define_label else "")
@@ -435,32 +439,32 @@ class _Writer:
     # -- fields from the subjects dataset
     def _subject_fields(self, s: DatasetInfo) -> None:
         columns = {c.upper(): c for c in s.frame.columns}
-        first = [f"  patient_id: {{from: {s.name}.{s.key}}}"]
+        first = [f"  patient_id: {{from: {_q(s.name + '.' + s.key)}}}"]
         arm = next((columns[c] for c in ("ARM", "TRT01P", "ARMCD", "TRT01A") if c in columns), None)
         regimen = next((columns[c] for c in ("TRT01P", "ARM", "TRT01A") if c in columns), None)
         problem = _regimen_problem(s.frame[regimen]) if regimen else None
         if arm:
-            line = f"arm: {{from: {s.name}.{arm}}}   # {_values(s.frame[arm], 5)}"
+            line = f"arm: {{from: {_q(s.name + '.' + arm)}}}   # {_values(s.frame[arm], 5)}"
             # without a regimen field, harmonization reads the regimen from the arm text
             first.append(f"  # {line}; regimen read from it: {problem}" if problem and _regimen_problem(s.frame[arm])
                          else f"  {line}")
         else:
             for column in (c for c in s.frame.columns if re.search(r"arm|trt|treat", c, re.I)):
-                self.suggestions.append(f"  # arm: {{from: {s.name}.{column}}}   # {_values(s.frame[column], 5)}")
+                self.suggestions.append(f"  # arm: {{from: {_q(s.name + '.' + column)}}}   # {_values(s.frame[column], 5)}")
         if regimen:
-            line = f"regimen: {{from: {s.name}.{regimen}}}   # read by the drug dictionary"
+            line = f"regimen: {{from: {_q(s.name + '.' + regimen)}}}   # read by the drug dictionary"
             first.append(f"  # {line}; {problem}" if problem else f"  {line}")
         if "AGE" in columns:
             units = s.frame[columns["AGEU"]].astype(str).str.strip().str.upper().unique() if "AGEU" in columns else ["YEARS"]
             age = columns["AGE"]
             numeric = pd.to_numeric(s.frame[age], errors="coerce")
             if set(units) <= {"YEARS", "", "NAN"} and numeric.notna().sum() == s.frame[age].notna().sum():
-                first.append(f"  age_years: {{from: {s.name}.{age}}}   # min {numeric.min():g}, max {numeric.max():g}")
+                first.append(f"  age_years: {{from: {_q(s.name + '.' + age)}}}   # min {numeric.min():g}, max {numeric.max():g}")
             elif set(units) <= {"YEARS", "", "NAN"}:
-                self.suggestions.append(f"  # age_years: {{from: {s.name}.{age}}}   # not every value is a number "
+                self.suggestions.append(f"  # age_years: {{from: {_q(s.name + '.' + age)}}}   # not every value is a number "
                                         f"({_values(s.frame[age], 3)}): a decimal comma needs decimal: ',' on the dataset")
             else:
-                self.suggestions.append(f"  # age_years: {{from: {s.name}.{age}}}   # AGEU {', '.join(map(str, units))}: "
+                self.suggestions.append(f"  # age_years: {{from: {_q(s.name + '.' + age)}}}   # AGEU {', '.join(map(str, units))}: "
                                         "not years: convert in the source or leave it out")
         self.fields[:0] = first
         if "DTHFL" in columns:
@@ -491,21 +495,21 @@ class _Writer:
             active = None
         elif fname.endswith("_percent"):
             if numbers.notna().all() and numbers.between(0, 100).all():
-                active = f"{{from: {s.name}.{column}" + (", parse: percent}" if present.str.contains("%").any() else "}")
+                active = f"{{from: {_q(s.name + '.' + column)}" + (", parse: percent}" if present.str.contains("%").any() else "}")
             elif numbers.isna().any():
                 fname, option = fname.replace("_percent", "_status"), "codes: {...: positive, ...: negative}"
         elif fname == "her2_ihc":
             if present.isin(["0", "1+", "2+", "3+", "0.0", "1", "2", "3"]).all() and present.isin(["1+", "2+", "3+", "0"]).any():
-                active = f"{{from: {s.name}.{column}}}"
+                active = f"{{from: {_q(s.name + '.' + column)}}}"
         elif fname in ("her2_ish_ratio", "her2_ish_copy_number"):
             if numbers.notna().all() and (numbers >= 0).all():
-                active = f"{{from: {s.name}.{column}}}"
+                active = f"{{from: {_q(s.name + '.' + column)}}}"
         if active:
             self.mapped.add(fname)
             self.fields.append(f"  {fname}: {active}   # found by its {'label' if label else 'name'}, values checked: {evidence}")
         else:
             extra = f", {option}" if option else ""
-            self.suggestions.append(f"  # {fname}: {{from: {s.name}.{column}{extra}}}   # {evidence}")
+            self.suggestions.append(f"  # {fname}: {{from: {_q(s.name + '.' + column)}{extra}}}   # {evidence}")
 
 
 def _time_unit(d: DatasetInfo, rows: pd.DataFrame) -> tuple[str, str]:
