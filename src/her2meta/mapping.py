@@ -223,6 +223,10 @@ def _check_dataset_options(study, spec, path) -> None:
                                      file=str(path), field="filter",
                                      hint="a population flag or start date must come from the subjects dataset or from "
                                           "a dataset without `dataset:` conditions")
+        if ((dspec.get("reduce") or {}).get("any") or {}).get("dataset"):
+            raise StudyDataError(study, f"dataset {name}: `reduce: {{any: ...}}` tests this dataset's own records; it takes "
+                                 "no `dataset:`", file=str(path), field="reduce",
+                                 hint="remove `dataset:`, or declare the reduction on the other dataset")
         best = (dspec.get("reduce") or {}).get("best_response")
         if best and best["sd_min_days"] > 0 and not best.get("start"):
             raise StudyDataError(study, f"dataset {name}: best_response with sd_min_days {best['sd_min_days']} needs `start:`",

@@ -216,9 +216,13 @@ def _best_response(frame, spec, canonical, fmt, start: pd.Series | None, qc) -> 
     rows = pd.DataFrame({SUBJECT: frame[SUBJECT].to_numpy(), "date": dates.to_numpy(), "response": mapped.to_numpy()})[usable.to_numpy()]
     results, counts = {}, {}
     downgraded = no_start = used = 0
+    groups = {subject: own for subject, own in rows.groupby(SUBJECT, sort=False)}
+    empty = rows.iloc[0:0]
     for subject in pd.unique(frame[SUBJECT]):
-        own = rows[rows[SUBJECT] == subject]
+        own = groups.get(subject, empty)
         begin = None if start is None else start.get(subject)
+        if begin is not None and not isinstance(begin, _dt.date) and pd.isna(begin):
+            begin = None
         if rule.sd_min_days and begin is None:
             no_start += 1
             results[subject] = None
