@@ -365,3 +365,27 @@ def test_sponsor_column_names_with_spaces_and_punctuation_give_valid_yaml(tmp_pa
     result = check_mapping(mapping, package, config_path=None, directory=tmp_path)
     assert result.ok, [str(p) for p in result.problems]
     assert result.harmonized["er_percent"].tolist()[:2] == [50.0, 0.0] and result.harmonized["er_percent"].isna().sum() == 1
+
+
+def test_check_uses_the_study_sheet_row_and_the_configs_harmonization(adam_package, tmp_path, capsys):
+    """With the project's config, mapping check takes the study's sheet row (label, setting,
+    design) and the config's analyses: nothing is assumed."""
+    package, frames = adam_package
+    work = tmp_path / "project"
+    (work / "config").mkdir(parents=True)
+    config = yaml.safe_load((Path(__file__).resolve().parents[1] / "config" / "config.yaml").read_text())
+    config.update(studies="config/studies.tsv", data_root=str(package.parent))
+    config["harmonization"]["hr_threshold_percent"] = 10
+    (work / "config" / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    (work / "config" / "studies.tsv").write_text(
+        "study_id\tlabel\tdata_source\tpath\tmapping\tdesign\tsetting\tinclude\texclusion_reason\n"
+        f"TEST-ADAM\tMy ADaM trial\tipd\t{package.name}\tm.yaml\trct\tmetastatic\ttrue\t\n")
+    mapping = work / "m.yaml"
+    mapping.write_text(scaffold(package, study="TEST-ADAM"), encoding="utf-8")
+    assert main(["mapping", "check", str(mapping), str(package), "--directory", str(work)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("study TEST-ADAM: My ADaM trial (metastatic, rct)") and "assumed" not in out
+    itt = frames["ADSL"][frames["ADSL"]["ITTFL"] == "Y"]
+    positive = int(((itt["ERPCT"] >= 10) | (itt["PGRPCT"] >= 10)).sum())  # the config's 10% threshold
+    assert f"hr_status              negative {len(itt) - positive}, positive {positive}" in out
+    assert "orr_by_hr: estimable" in out and "not applicable to this study's setting or design: pcr_by_hr" in out
