@@ -4,8 +4,8 @@ Generates N synthetic 2-arm trials of P patients each with the simulator (CDISC 
 ``random_study_spec`` + ``write_study``), a study sheet, one mapping per study (a copy of
 config/mappings/SIM-NEOSPHERE.yaml with its study_id replaced and ``Chemotherapy: paclitaxel``
 added to its abbreviations, the random trials' arm label) and a config
-(<workdir>/config/config.yaml: a copy of config/config.yaml pointing at them, ``demo: true``,
-keeping the primary analyses, pCR and EFS by HR status), then times Snakemake on them:
+(<workdir>/config/config.yaml: a copy of config/config.yaml pointing at them (the packages carry
+the SYNTHETIC marker, so the report says they are synthetic), keeping the primary analyses, pCR and EFS by HR status), then times Snakemake on them:
 
     python bench/bench_scale.py                        # N = 10, 50, 200; P = 1,000
     python bench/bench_scale.py --studies 200 --repeats 1 --dry-repeats 3
@@ -109,7 +109,6 @@ def make_workdir(workdir: Path, data_root: Path, specs: dict, n: int, analyses: 
     config = yaml.safe_load((REPO / "config" / "config.yaml").read_text(encoding="utf-8"))
     config["studies"] = "studies.tsv"
     config["data_root"] = str(data_root)
-    config["demo"] = True
     if analyses:
         unknown = sorted(set(analyses) - set(config["analyses"]))
         if unknown:
