@@ -715,3 +715,135 @@ def test_sas7bdat_fixture_through_a_mapping(tmp_path):
     assert len(result.data) == truth["itt"] and result.qc["subjects"]["rows_in"] == truth["n"]
     ages = result.data.set_index("patient_id")["age_years"].to_dict()
     assert ages == {k: v for k, v in truth["age"].items() if k in ages} and len(ages) == truth["itt"]
+
+
+# ----------------------------------------------------------------------------------------------
+# Building blocks and remaining checks
+
+
+def test_first_record_by_a_sas_date_column(tmp_path, adam):
+    text = adam_mapping("""
+        ovr:
+          file: ADRS.XPT
+          key: USUBJID
+          filter: [{column: PARAMCD, equals: OVR}]
+          reduce: {first: ADT}
+        """, "best_overall_response: {from: ovr.AVALC}")
+    got = run(tmp_path, adam.path, text).data.set_index("patient_id")["best_overall_response"]
+    for i in range(1, adam.truth["n"] + 1):
+        sequence = RECIST_CASES[(i - 1) % len(RECIST_CASES)][0]
+        first = min(sequence)[1] if sequence else None  # earliest day; the file holds them in either order
+        value = got[adam_subject(i)[0]]
+        assert (pd.isna(value) if first is None else value == first), i
+
+
+def test_earliest_of_several_dates(tmp_path):
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (pkg / "dm.csv").write_text("USUBJID,RANDDT\nA,2015-01-01\nB,2015-01-01\n")
+    (pkg / "ev.csv").write_text("USUBJID,RECURDT,DEATHDT\nA,2016-05-01,2016-03-01\nA,2016-04-01,\nB,,2017-01-01\n")
+    result = run(tmp_path, pkg, """
+    mapping_version: 1
+    study_id: FIX
+    datasets:
+      dm: {file: dm.csv, key: USUBJID}
+      ev: {file: ev.csv, key: USUBJID, reduce: {earliest: [RECURDT, DEATHDT]}}
+    subjects: dm
+    fields:
+      patient_id: {from: dm.USUBJID}
+      efs_months: {dates: {start: dm.RANDDT, end: ev.EARLIEST}}
+    """)
+    assert result.data["efs_months"].tolist() == pytest.approx(
+        [(dt.date(2016, 3, 1) - dt.date(2015, 1, 1)).days / DAYS_PER_MONTH, (dt.date(2017, 1, 1) - dt.date(2015, 1, 1)).days / DAYS_PER_MONTH])
+    assert result.qc["reductions"]["ev"]["from_column"] == {"RECURDT": 0, "DEATHDT": 2}
+
+
+def test_join_to_column_that_identifies_no_single_subject_is_refused(tmp_path):
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (pkg / "dm.csv").write_text("USUBJID,SUBJID\nS-1-001,001\nS-2-001,001\n")
+    (pkg / "lb.csv").write_text("SUBJID,ER\n001,10\n")
+    with pytest.raises(StudyDataError, match="2 subjects of dm share a SUBJID value"):
+        run(tmp_path, pkg, """
+        mapping_version: 1
+        study_id: FIX
+        datasets:
+          dm: {file: dm.csv, key: USUBJID}
+          lb: {file: lb.csv, key: SUBJID, join_to: SUBJID}
+        subjects: dm
+        fields:
+          patient_id: {from: dm.USUBJID}
+          er_percent: {from: lb.ER}
+        """)
+
+
+@pytest.mark.parametrize("steps, left, right", [
+    (["upper"], "s-001", "S-001"),
+    (["strip_leading_zeros"], "S-7", "S-007"),
+    (["remove_spaces"], "S 001", "S001"),
+    (["remove_separators"], "S001", "S-00/1"),
+    (["upper", "strip_leading_zeros"], "abc-0042", "ABC-42"),
+])
+def test_key_normalizations(steps, left, right):
+    from her2meta.subject_keys import normalizer, undeclared_matches
+
+    apply = normalizer(steps)
+    assert apply(left) == apply(right)
+    assert normalizer([])(left) != normalizer([])(right)
+    extra, matched = undeclared_matches([left], [right], [])
+    assert matched == [left] and len(extra) <= len(steps)
+
+
+@pytest.mark.parametrize("condition, reason", [
+    ({"column": "ITTFL", "equals": "Y"}, "ITTFL is not 'Y'"),
+    ({"column": "ARMCD", "in": ["A", "B"]}, "ARMCD is none of 'A', 'B'"),
+    ({"column": "ARMCD", "not_in": ["SCRNFAIL"]}, "ARMCD is 'SCRNFAIL'"),
+    ({"column": "ARMCD", "not_in": ["SCRNFAIL", "NOTASSGN"]}, "ARMCD is one of 'SCRNFAIL', 'NOTASSGN'"),
+    ({"column": "AGE", "gt": 17}, "AGE is 17 or below, or missing"),
+    ({"column": "AGE", "lt": 80}, "AGE is 80 or above, or missing"),
+    ({"column": "AGE", "le": 79}, "AGE is above 79, or missing"),
+    ({"column": "RANDDT", "not_missing": True}, "RANDDT is missing"),
+    ({"column": "ITTFL", "equals": "Y", "reason": "not randomized"}, "not randomized"),
+])
+def test_exclusion_reason_is_the_negation_of_the_kept_condition(condition, reason):
+    from her2meta.conditions import describe_kept, exclusion_reason
+
+    assert exclusion_reason(condition) == reason
+    if "reason" not in condition:
+        assert exclusion_reason(condition) != describe_kept(condition)
+
+
+def test_no_record_value_on_a_dates_field_is_refused(tmp_path):
+    text = adam_mapping(fields="os_months: {dates: {start: adsl.RANDDT, end: adsl.DTHDT}, no_record: 0}")
+    with pytest.raises(StudyDataError, match="applies to `from:` fields only"):
+        load(tmp_path, text)
+
+
+def test_population_flag_from_a_dataset_that_reads_another_is_refused(tmp_path):
+    text = adam_mapping("""
+        a: {file: ADTTE.XPT, key: USUBJID, filter: [{dataset: b, column: CNSR, equals: 0}]}
+        b: {file: ADTTE.XPT, key: USUBJID, filter: [{dataset: a, column: CNSR, equals: 0}]}
+        """)
+    with pytest.raises(StudyDataError, match="which itself reads another dataset"):
+        load(tmp_path, text)
+
+
+def test_assessments_without_a_date_are_counted_not_used(tmp_path):
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (pkg / "dm.csv").write_text("USUBJID,RANDDT\nA,2015-01-01\n")
+    (pkg / "rs.csv").write_text("USUBJID,RESP,RSDTC\nA,PR,2015-03-01\nA,PR,\nA,PR,2015-04-01\n")
+    result = run(tmp_path, pkg, """
+    mapping_version: 1
+    study_id: FIX
+    datasets:
+      dm: {file: dm.csv, key: USUBJID}
+      rs: {file: rs.csv, key: USUBJID, reduce: {best_response: {response: RESP, date: RSDTC, start: dm.RANDDT,
+                                                               confirmation: confirmed, sd_min_days: 42}}}
+    subjects: dm
+    fields:
+      patient_id: {from: dm.USUBJID}
+      best_overall_response: {from: rs.BOR}
+    """)
+    assert result.data["best_overall_response"].tolist() == ["PR"]  # 31 days apart: confirmed
+    assert result.qc["reductions"]["rs"]["records_without_date"] == 1
