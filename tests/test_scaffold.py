@@ -159,6 +159,9 @@ def test_scaffold_of_a_standard_adam_package_proposes_datasets_filters_and_field
     assert "AGE: Age at Randomization (define.xml)" in text
     assert "ITTFL: Intent-To-Treat Population Flag; codelist Y=Yes, N=No" in text
     assert "(One record per subject per parameter)" in text
+    assert "define.xml describes datasets whose file is not in the package" not in text
+    (package / "ADRS.XPT").unlink()  # an incomplete delivery: define.xml still describes ADRS
+    assert "define.xml describes datasets whose file is not in the package: ADRS" in scaffold(package, study="TEST-ADAM")
     # suggestions stay commented: DTHFL and population flags other than ITTFL
     assert "# os_event: {from: adsl.DTHFL" in text and "population flag SAFFL" in text
     assert load_mapping_text(text, package).study_id == "TEST-ADAM"

@@ -93,7 +93,19 @@ def scaffold(package: Path | str, *, study: str | None = None, sep: str | None =
     study = study or package.name
     datasets = read_package(package, study=study, sep=sep)
     subjects, why = choose_subjects(datasets)
-    return _Writer(study, datasets, subjects, why, defines=_define_paths(package), package=package).text()
+    writer = _Writer(study, datasets, subjects, why, defines=_define_paths(package), package=package)
+    writer.missing = _define_datasets_without_file(package, datasets)
+    return writer.text()
+
+
+def _define_datasets_without_file(package: Path, datasets: list[DatasetInfo]) -> list[str]:
+    """Datasets define.xml describes whose file is not in the package (an incomplete delivery)."""
+    define = _read_define(package)
+    if define is None:
+        return []
+    present = {Path(d.relative).name.lower() for d in datasets} | {Path(d.relative).stem.upper() for d in datasets}
+    return sorted(name for name, ds in define.datasets.items()
+                  if name not in present and not (ds.file and Path(ds.file.replace("\\", "/")).name.lower() in present))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -264,6 +276,7 @@ class _Writer:
         self.fields: list[str] = []
         self.suggestions: list[str] = []
         self.mapped: set[str] = set()
+        self.missing: list[str] = []
 
     def text(self) -> str:
         s = self.subjects
@@ -272,6 +285,8 @@ class _Writer:
             "# Active lines were checked against the data; commented ones need a person's decision.",
             "# Check it: her2meta mapping check THIS_FILE PACKAGE (config/README.md, 'Mapping files').",
             f"# define.xml: {', '.join(p.relative_to(self.package).as_posix() for p in self.defines) or 'none in the package'}",
+            *([f"# define.xml describes datasets whose file is not in the package: {', '.join(self.missing)} "
+               "(ask the sponsor whether the delivery is complete)"] if self.missing else []),
             "mapping_version: 1",
             f"study_id: {_q(self.study)}",
             "datasets:",
