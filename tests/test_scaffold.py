@@ -392,3 +392,11 @@ def test_check_uses_the_study_sheet_row_and_the_configs_harmonization(adam_packa
     positive = int(((itt["ERPCT"] >= 10) | (itt["PGRPCT"] >= 10)).sum())  # the config's 10% threshold
     assert f"hr_status              negative {len(itt) - positive}, positive {positive}" in out
     assert "orr_by_hr: estimable" in out and "not applicable to this study's setting or design: pcr_by_hr" in out
+
+
+def test_a_define_xml_that_is_not_define_xml_stops_the_scaffold_with_what_to_do(adam_package, capsys):
+    package, _ = adam_package
+    (package / "define.xml").write_text("<html><body>not a define</body></html>", encoding="utf-8")
+    assert main(["mapping", "scaffold", str(package)]) == 2
+    err = capsys.readouterr().err
+    assert "define.xml is not readable as Define-XML" in err and "move it out of the package folder" in err
