@@ -541,22 +541,25 @@ def _join_to_subjects(study, loaded: _Loaded, subjects: _Dataset, subjects_loade
         else subjects.frame[join_col].map(canonical_code)
     excluded_values = set(all_subject_values.dropna().map(norm))
     unknown = unmatched[~unmatched.isin(excluded_values)]
-    unknown_keys = sorted(set(unknown))
+    unknown_keys = sorted(set(frame.loc[unknown.index, SUBJECT]))  # as the file spells them
     info = {"key": dspec["key"], "joins_to": join_col, "key_normalize": steps, "records": len(frame), "keys": int(n_keys),
             "subjects_matched": int(subject[matched].nunique()), "unmatched_keys": int(unmatched.nunique()),
             "unmatched_records": int((~matched).sum()),
-            "keys_of_excluded_subjects": int(unmatched.nunique()) - len(unknown_keys),
-            "unknown_keys": len(unknown_keys), "unknown_key_examples": unknown_keys[:10]}
+            "keys_of_excluded_subjects": int(unmatched.nunique()) - int(unknown.nunique()),
+            "unknown_keys": int(unknown.nunique()), "unknown_key_examples": unknown_keys[:10],
+            "subjects_without_join_value": int(targets.isna().sum())}
     qc["joins"][name] = info
     qc["unmatched_rows"][name] = info["unmatched_keys"]
-    _check_unknown_keys(study, loaded, subjects_name, frame, own, unknown, all_subject_values, steps, join_col, info, qc,
+    _check_unknown_keys(study, loaded, subjects_name, frame, unknown, all_subject_values, steps, join_col, info, qc,
                         nothing_matched=bool(len(frame)) and not matched.any(), subjects=subjects)
     frame = frame[matched].assign(**{SUBJECT: subject[matched]})
     cross = [cond for cond in dspec.get("filter", []) if cond.get("dataset")]
     for cond in cross:
         values = _other_dataset_column(study, datasets, cond, name).reindex(frame[SUBJECT].to_numpy())
-        keep = _keep(study, name, frame, cond, spec["datasets"][cond["dataset"]], loaded.file, values=pd.Series(values.to_numpy(), index=frame.index))
-        qc["filters"].setdefault(name, []).append({"condition": conditions.describe_kept(cond), "records_excluded": int((~keep).sum())})
+        keep = _keep(study, name, frame, cond, spec["datasets"][cond["dataset"]], loaded.file,
+                     values=pd.Series(values.to_numpy(), index=frame.index))
+        qc["filters"].setdefault(name, []).append({"condition": conditions.describe_kept(cond),
+                                                   "records_excluded": int((~keep).sum())})
         frame = frame[keep]
     return _dataset_of(study, loaded, frame, datasets, qc)
 
@@ -570,7 +573,7 @@ def _other_dataset_column(study, datasets, cond, name) -> pd.Series:
     return source.frame[cond["column"]]
 
 
-def _check_unknown_keys(study, loaded, subjects_name, frame, own, unknown, subject_values, steps, join_col, info, qc, *,
+def _check_unknown_keys(study, loaded, subjects_name, frame, unknown, subject_values, steps, join_col, info, qc, *,
                         nothing_matched, subjects) -> None:
     """Keys that match no subject of the subjects file: a warning, or a stop with the evidence.
 
