@@ -1,10 +1,12 @@
 """Declarative per-study extraction mappings: load, validate and apply.
 
 A mapping is data (YAML validated by schemas/mapping.json), never code: it names files,
-row filters, long-to-wide pivots, the subject key to join on, and for each harmonized field
-the source column with its parsing, code map and unit. Applying it gives one row per subject
-with harmonized field names, and a QC record that counts every exclusion and every missing
-value with its reason.
+row filters (her2meta.conditions), long-to-wide pivots or reductions of several records per
+subject (her2meta.reductions, her2meta.recist), the subject key to join on and its declared
+normalization (her2meta.subject_keys), and for each harmonized field the source column (or
+columns to coalesce) with its parsing, code map and unit. Applying it gives one row per subject
+with harmonized field names, and a QC record that counts every exclusion, every unmatched key,
+every reduction and every missing value with its reason.
 """
 
 from __future__ import annotations
