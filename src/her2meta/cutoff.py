@@ -113,6 +113,8 @@ def apply_cutoff(study: str, spec: dict[str, Any], out: pd.DataFrame, calendar: 
         late_start = start.notna() & (start > cutoff)
         if late_start.any():
             source = (spec["fields"][time].get("dates") or {}).get("start") or cutoff_spec.get("start")
+            if isinstance(source, list):  # a coalesced start (`start: [a.X, b.Y]`): name the first column
+                source = source[0]
             raise StudyDataError(study, f"{int(late_start.sum())} patients start ({source}) after the data cut-off "
                                  f"{info['date']}", file=(files or {}).get(source.split(".", 1)[0]), field=time,
                                  example=f"subject {start.index[late_start][0]!r}: start {start[late_start].iloc[0].date()}",

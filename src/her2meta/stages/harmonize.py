@@ -57,6 +57,9 @@ def run(*, inputs, outputs, params, wildcards, logger) -> None:
     # Every exclusion of the study, in order: population filters and the data cut-off (extraction),
     # then endpoint exclusions (harmonization). The report's flow diagram lists them.
     qc["exclusions"] = list(extraction_qc.get("exclusions", [])) + qc["exclusions"]
+    # Extraction warnings (e.g. keys of a dataset that match no subject) reach the report with the
+    # harmonization ones; they carry counts only, the example keys stay in the log.
+    qc["warnings"] = list(extraction_qc.get("warnings", [])) + qc["warnings"]
     for warning in qc["warnings"]:
         logger.warning("study %s: %s", sid, warning)
     write_parquet(outputs.data, data)
