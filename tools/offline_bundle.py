@@ -35,6 +35,9 @@ EXCLUDE_NEWER = "2026-12-01T00:00:00Z"
 # The uv release the committed lock files were made with (`pip install uv==...`).
 UV_VERSION = "0.13.8"
 CHECKSUMS = "SHA256SUMS"
+# File times inside the wheels built here from a release's source (the project's own wheel takes
+# its commit's time): the same source gives the same bytes. 2026-12-01T00:00:00Z, as EXCLUDE_NEWER.
+SOURCE_BUILD_EPOCH = "1796083200"
 PROJECT = "her2meta"
 
 
@@ -198,11 +201,11 @@ def wheels_from_sources(downloads: Path, wheelhouse: Path, epoch: str) -> list[s
     return built
 
 
-def project_source(out: Path) -> tuple[Path, str, str]:
-    """The committed tree of HEAD as a zip (what the workflow runs from), its commit and time."""
-    commit = git("rev-parse", "HEAD")
-    epoch = git("log", "-1", "--format=%ct", "HEAD")
-    if git("status", "--porcelain", "--untracked-files=no"):
+def project_source(out: Path, revision: str) -> tuple[Path, str, str]:
+    """The committed tree of `revision` as a zip (what the workflow runs from), its commit and time."""
+    commit = git("rev-parse", "--verify", revision + "^{commit}")
+    epoch = git("log", "-1", "--format=%ct", commit)
+    if revision == "HEAD" and git("status", "--porcelain", "--untracked-files=no"):
         print("note: the work tree has uncommitted changes; the bundle holds the last commit", file=sys.stderr)
     archive = out / f"{PROJECT}-src.zip"
     run(["git", "-C", str(ROOT), "archive", "--format=zip", f"--prefix={PROJECT}/", "-o", str(archive), commit])
@@ -280,7 +283,7 @@ Check, install and run, with no network (docs/offline_install.md in the source h
 """
 
 
-def build(target: Target, with_test: bool, out: Path) -> None:
+def build(target: Target, with_test: bool, out: Path, revision: str = "HEAD") -> None:
     lock_file = target.lock("test" if with_test else None)
     pins = read_lock(lock_file)
     if out.exists():
@@ -288,22 +291,22 @@ def build(target: Target, with_test: bool, out: Path) -> None:
             raise BundleError(f"{out} exists and is not a bundle: choose another --out")
         shutil.rmtree(out)
     try:
-        fill_bundle(target, lock_file, pins, out)
+        fill_bundle(target, lock_file, pins, out, revision)
     except BaseException:
         shutil.rmtree(out, ignore_errors=True)  # never a half-built bundle that looks whole
         raise
 
 
-def fill_bundle(target: Target, lock_file: Path, pins: dict[str, str], out: Path) -> None:
+def fill_bundle(target: Target, lock_file: Path, pins: dict[str, str], out: Path, revision: str) -> None:
     wheelhouse = out / "wheelhouse"
     wheelhouse.mkdir(parents=True)
-    archive, commit, epoch = project_source(out)
+    archive, commit, epoch = project_source(out, revision)
     with tempfile.TemporaryDirectory(prefix="her2meta-bundle-") as tmp:
         downloads = Path(tmp) / "downloads"
         download_locked(target, lock_file, downloads)
         for wheel in downloads.glob("*.whl"):
             shutil.move(str(wheel), wheelhouse / wheel.name)
-        built = wheels_from_sources(downloads, wheelhouse, epoch)
+        built = wheels_from_sources(downloads, wheelhouse, SOURCE_BUILD_EPOCH)
         with zipfile.ZipFile(archive) as source:
             source.extractall(tmp)
         build_wheel(Path(tmp) / PROJECT, wheelhouse, epoch)
@@ -333,6 +336,7 @@ def main(argv: list[str] | None = None) -> int:
     build_parser.add_argument("--target", choices=sorted(TARGETS), default=REFERENCE)
     build_parser.add_argument("--with-test", action="store_true", help="add the test extra (pytest and friends)")
     build_parser.add_argument("--out", type=Path, help="bundle folder (default build/offline-bundle-TARGET)")
+    build_parser.add_argument("--commit", default="HEAD", help="the project's commit to bundle (default HEAD)")
     verify_parser = commands.add_parser("verify", help="check a bundle's files against its SHA256SUMS")
     verify_parser.add_argument("folder", type=Path)
     installed_parser = commands.add_parser("installed", help="check that this Python has exactly the locked versions")
@@ -342,7 +346,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "lock":
             lock()
         elif args.command == "build":
-            build(TARGETS[args.target], args.with_test, args.out or ROOT / "build" / f"offline-bundle-{args.target}")
+            build(TARGETS[args.target], args.with_test, args.out or ROOT / "build" / f"offline-bundle-{args.target}",
+                  args.commit)
         elif args.command == "installed":
             problems = compare_installed(read_lock(args.lock_file), installed_distributions())
             if problems:
