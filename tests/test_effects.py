@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from her2meta.effects import binary_effect, cox_effect
+from her2meta.effects import binary_effect, cox_effect, estimate_analysis
 from her2meta.survival import cox_fit
 
 REF = Path(__file__).parent / "reference" / "survival"
@@ -67,3 +67,49 @@ def test_cox_effect_counts_and_zero_event_group():
     data.loc[data["x"] == 1, "event"] = 0
     est = cox_effect(data, study_id="S", analysis="efs", time="time", event="event", compare=COMPARE)
     assert not est.estimable and "no events in one group" in est.reason
+
+
+def _population_frame():
+    # 16 patients written out: (hr_status, chemo_taxane, regimen_class, pcr)
+    rows = [
+        ("positive", True, "dual_mab", True), ("positive", True, "dual_mab", False), ("positive", True, "trastuzumab", True),
+        ("positive", True, "trastuzumab", False), ("positive", False, "dual_mab", True), ("positive", None, "trastuzumab", False),
+        ("negative", True, "dual_mab", True), ("negative", True, "dual_mab", False), ("negative", True, "trastuzumab", True),
+        ("negative", True, "trastuzumab", False), ("negative", True, "trastuzumab", False), ("negative", False, "dual_mab", True),
+        (None, True, "dual_mab", True), (None, True, "trastuzumab", False), (None, False, "dual_mab", False),
+        ("positive", True, "other", True),
+    ]
+    frame = pd.DataFrame(rows, columns=["hr_status", "chemo_taxane", "regimen_class", "pcr_ypt0is_ypn0"])
+    frame["chemo_taxane"] = frame["chemo_taxane"].astype("boolean")
+    frame["pcr_ypt0is_ypn0"] = frame["pcr_ypt0is_ypn0"].astype("boolean")
+    return frame
+
+
+_DUAL_SPEC = {"type": "binary", "outcome": "pcr_ypt0is_ypn0", "measure": "OR",
+              "compare": {"field": "regimen_class", "exposed": ["dual_mab"], "reference": "trastuzumab"},
+              "population": {"chemo_taxane": [True]}}
+
+
+def test_patients_outside_the_population_are_counted_not_dropped():
+    rows = estimate_analysis(_population_frame(), study_id="S", analysis="a", spec=_DUAL_SPEC)
+    (row,) = rows
+    # chemo_taxane false (3) or not recorded (1) -> 4 outside; 12 in the population, of whom the
+    # `other` regimen is in neither compared group (1); 11 compared.
+    assert row.excluded_population == 4
+    assert row.excluded_unknown_group == 1
+    assert row.n == 11
+    assert row.n + row.excluded_unknown_group + row.excluded_missing_outcome + row.excluded_population == 16
+
+
+def test_within_levels_count_the_population_and_the_unknown_level():
+    spec = dict(_DUAL_SPEC, within={"field": "hr_status", "levels": ["positive", "negative"]})
+    positive, negative, combined = estimate_analysis(_population_frame(), study_id="S", analysis="a", spec=spec)
+    # HR-positive: 7 patients, 2 outside the population (taxane false, taxane unknown), 1 `other`.
+    assert (positive.n, positive.excluded_population, positive.excluded_unknown_group) == (4, 2, 1)
+    # HR-negative: 6 patients, 1 outside the population.
+    assert (negative.n, negative.excluded_population, negative.excluded_unknown_group) == (5, 1, 0)
+    # The study: 4 outside the population; HR unknown in the population: 2.
+    assert (combined.excluded_population, combined.excluded_unknown_level) == (4, 2)
+    accounted = (positive.n + positive.excluded_unknown_group + negative.n + negative.excluded_unknown_group
+                 + combined.excluded_population + combined.excluded_unknown_level)
+    assert accounted == 16

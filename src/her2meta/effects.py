@@ -49,6 +49,11 @@ class StudyEstimate:
     excluded_unknown_group: int = 0
     excluded_missing_outcome: int = 0
     excluded_before_landmark: int = 0
+    # Outside the analysis `population` (e.g. chemo_taxane not true, or not recorded).
+    excluded_population: int = 0
+    # Within analyses, on the interaction row only: in the population, but the `within` field is
+    # none of the levels (e.g. HR status unknown).
+    excluded_unknown_level: int = 0
     logrank_oe: float = math.nan
     logrank_v: float = math.nan
     rmst_diff: float = math.nan
@@ -285,14 +290,23 @@ def estimate_analysis(data: pd.DataFrame, *, study_id: str, analysis: str, spec:
                 for name in names]
     population = select_population(data, spec.get("population"))
     if not within:
-        return [_one(population, study_id=study_id, analysis=analysis, spec=spec, level=level, subgroup=OVERALL)]
+        row = _one(population, study_id=study_id, analysis=analysis, spec=spec, level=level, subgroup=OVERALL)
+        row.excluded_population = len(data) - len(population)
+        return [row]
     rows = []
     levels = [str(v) for v in within["levels"]]
+    level_of_all = canonical_values(data[within["field"]])
+    level_of_population = level_of_all.loc[population.index]
     for value in levels:
-        part = population.loc[canonical_values(population[within["field"]]) == value.lower()]
+        part = population.loc[level_of_population == value.lower()]
         if len(part) == 0:
-            rows.append(StudyEstimate(study_id, analysis, spec["measure"], value, reason=f"no patients with {within['field']} = {value}"))
-            continue
-        rows.append(_one(part, study_id=study_id, analysis=analysis, spec=spec, level=level, subgroup=value))
-    rows.append(interaction(rows[0], rows[1], level=level))
+            row = StudyEstimate(study_id, analysis, spec["measure"], value, reason=f"no patients with {within['field']} = {value}")
+        else:
+            row = _one(part, study_id=study_id, analysis=analysis, spec=spec, level=level, subgroup=value)
+        row.excluded_population = int((level_of_all == value.lower()).sum()) - len(part)
+        rows.append(row)
+    combined = interaction(rows[0], rows[1], level=level)
+    combined.excluded_population = len(data) - len(population)
+    combined.excluded_unknown_level = int((~level_of_population.isin([v.lower() for v in levels])).sum())
+    rows.append(combined)
     return rows
