@@ -177,3 +177,15 @@ def test_snakemake_with_a_user_configfile_targets_only_the_users_analyses(tmp_pa
     rules = lambda text: " ".join(line for line in text.splitlines() if line.startswith(("rule ", "localrule ")))  # noqa: E731
     assert "sensitivity_analysis" in rules(shipped) and "sensitivity_analysis" not in rules(mine)
     assert "analyses from your config file replace the shipped ones" in mine
+
+
+def test_config_check_warns_of_analyses_no_included_study_informs(tmp_path, capsys):
+    work = project(tmp_path)  # two neoadjuvant studies, the shipped analyses (some metastatic)
+    assert main(["config", "check", "--directory", str(work)]) == 0
+    out = capsys.readouterr().out
+    metastatic = sorted(name for name, spec in SHIPPED["analyses"].items() if spec.get("settings") == ["metastatic"])
+    assert metastatic  # the shipped config has metastatic analyses
+    for name in metastatic:
+        assert (f"warning: analysis {name} will be not estimable: no included study is in setting metastatic "
+                "(included studies: 2 neoadjuvant)") in out
+    assert "warning: analysis pcr_by_hr" not in out

@@ -242,3 +242,11 @@ def test_release_check_finds_no_small_cell(tmp_path):
     save_figure(flow_diagram(flow_phases(document())), results / "figures" / "flow")
     check = release.check_release(results, identifiers=[], min_cell_count=5)
     assert check.passed and not check.of_kind("small_cell"), check.summary()
+
+
+def test_analysis_reasons_name_the_population_and_the_within_levels():
+    reasons = analysis_reasons({"outcome": "pcr_ypt0is_ypn0", "population": {"chemo_taxane": [True]},
+                                "within": {"field": "hr_status", "levels": ["positive", "negative"]},
+                                "compare": {"field": "regimen_class", "exposed": ["dual_mab"], "reference": "trastuzumab"}})
+    assert reasons["excluded_population"] == "outside the analysis population (chemo_taxane = true), or not recorded"
+    assert reasons["excluded_unknown_level"] == "HR status neither positive nor negative"

@@ -67,6 +67,7 @@ def _run_config_check(args) -> int:
     with paths resolved from the working directory of the run (--directory), as Snakemake does."""
     from .config import (ConfigProblems, deprecation_warnings, layered_config, mark_synthetic, study_sheet_problems,
                          validate_config)
+    from .coverage import warning_lines
     from .errors import ConfigError
     from .mapping import load_mapping
 
@@ -117,6 +118,8 @@ def _run_config_check(args) -> int:
     if synthetic:
         print(f"synthetic studies (SYNTHETIC marker in the package; the report says so): "
               f"{'all' if len(synthetic) == included else ', '.join(synthetic)}")
+    for line in warning_lines(config, rows):
+        print(line)
     return 0
 
 

@@ -94,7 +94,8 @@ def _study_rows(block: dict[str, Any], document: dict[str, Any], tf) -> list[dic
     return rows
 
 
-LEFT_OUT_COLUMNS = ("excluded_unknown_group", "excluded_missing_outcome", "excluded_before_landmark")
+LEFT_OUT_COLUMNS = ("excluded_unknown_group", "excluded_missing_outcome", "excluded_before_landmark", "excluded_population",
+                    "excluded_unknown_level")
 
 
 def _left_out(study: dict[str, Any], document: dict[str, Any]) -> str | int:
@@ -335,7 +336,8 @@ def limitations(sections: list[dict[str, Any]], documents: list[dict[str, Any]],
                 lines.append(f"{where}: proportional hazards doubtful in {', '.join(ph)} (Schoenfeld test p < 0.05); see the RMST difference.")
             not_estimable = [s for s in raw["studies"] if not s["estimable"] and not s.get("reason", "").startswith("not applicable")]
             if not_estimable and block["name"] != "interaction":
-                lines.append(f"{where}: {len(not_estimable)} studies could not contribute ("
+                count = f"{len(not_estimable)} {'study' if len(not_estimable) == 1 else 'studies'}"
+                lines.append(f"{where}: {count} could not contribute ("
                              + "; ".join(f"{s['label']}: {s['reason']}" for s in not_estimable[:4]) + ").")
         if section["blocks"] and 0 < (section["blocks"][0]["headline"]["k"] or 0) < min_k and section["name"] in config.get("sensitivity", {}).get("analyses", []):
             lines.append(f"{section['title']}: fewer than {min_k} studies, so small-study effects (funnel asymmetry) could not be assessed.")

@@ -70,6 +70,13 @@ def analysis_reasons(spec: Mapping[str, Any]) -> dict[str, str]:
         "excluded_unknown_group": f"{field} neither {_values(compare.get('exposed', '?'))} nor {_values(compare.get('reference', '?'))}",
         "excluded_missing_outcome": f"{FIELD_LABELS.get(outcome, outcome)} not recorded",
         "excluded_before_landmark": "event or censoring before the landmark",
+        "excluded_population": "outside the analysis population ("
+                               + "; ".join(f"{FIELD_LABELS.get(name, name)} = {_values([str(v).lower() for v in allowed])}"
+                                           for name, allowed in (spec.get("population") or {}).items())
+                               + "), or not recorded",
+        "excluded_unknown_level": (f"{FIELD_LABELS.get(within['field'], within['field'])} neither "
+                                   + " nor ".join(str(v) for v in within.get("levels", []))) if (within := spec.get("within"))
+                                  else "in no level",
     }
 
 
