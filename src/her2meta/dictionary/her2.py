@@ -69,18 +69,24 @@ def normalize_ihc0_staining(series) -> pd.Series:
                       hint="Allowed: null (no staining), ultralow (faint incomplete staining in <= 10% of cells), unknown.")
 
 
-def ish_group(ratio, copy_number) -> pd.Series:
-    """ASCO/CAP 2018 dual-probe ISH group 1-5 (Int64); <NA> when either input is missing.
-
-    A ratio without a copy number (or the reverse) cannot be grouped; see
-    ``her2_status(..., allow_ratio_only=True)`` for the optional legacy ratio-only reading.
-    """
+def _ish_inputs(ratio, copy_number):
+    """The ratio and copy number as series (same index) and as validated float arrays."""
     r0, c0 = _series(ratio), _series(copy_number)
     _same_index(r0, c0)
     r = _numeric(r0, field=str(r0.name or "her2_ish_ratio"), lo=0.0, hi=None,
                  hint="HER2/CEP17 ratios must be non-negative numbers.").to_numpy()
     c = _numeric(c0, field=str(c0.name or "her2_ish_copy_number"), lo=0.0, hi=None,
                  hint="Mean HER2 signals per cell must be non-negative numbers.").to_numpy()
+    return r0, c0, r, c
+
+
+def ish_group(ratio, copy_number) -> pd.Series:
+    """ASCO/CAP 2018 dual-probe ISH group 1-5 (Int64); <NA> when either input is missing.
+
+    A ratio without a copy number (or the reverse) cannot be grouped; see
+    ``her2_status(..., allow_ratio_only=True)`` for the optional legacy ratio-only reading.
+    """
+    r0, c0, r, c = _ish_inputs(ratio, copy_number)
     hi_ratio = r >= 2.0 - _EPS
     grp = np.select(
         [hi_ratio & (c >= 4.0 - _EPS), hi_ratio, c >= 6.0 - _EPS, c >= 4.0 - _EPS],
@@ -114,12 +120,7 @@ _CANDIDATES = {
 def ish_candidates(ratio, copy_number) -> pd.Series:
     """For a tumour with only one of ratio / copy number: which of the known values it has
     (a key of the table above, e.g. "ratio >= 2.0"); <NA> when both or neither are known."""
-    r0, c0 = _series(ratio), _series(copy_number)
-    _same_index(r0, c0)
-    r = _numeric(r0, field=str(r0.name or "her2_ish_ratio"), lo=0.0, hi=None,
-                 hint="HER2/CEP17 ratios must be non-negative numbers.").to_numpy()
-    c = _numeric(c0, field=str(c0.name or "her2_ish_copy_number"), lo=0.0, hi=None,
-                 hint="Mean HER2 signals per cell must be non-negative numbers.").to_numpy()
+    r0, c0, r, c = _ish_inputs(ratio, copy_number)
     only_r, only_c = ~np.isnan(r) & np.isnan(c), np.isnan(r) & ~np.isnan(c)
     key = np.select(
         [only_r & (r >= 2.0 - _EPS), only_r, only_c & (c >= 6.0 - _EPS), only_c & (c >= 4.0 - _EPS), only_c],
