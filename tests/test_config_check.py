@@ -94,6 +94,21 @@ def test_a_mapping_breaking_its_schema_in_several_places_lists_them_all(tmp_path
         assert text in err, text
 
 
+
+def test_a_mapping_with_several_reference_problems_lists_them_all(tmp_path, capsys):
+    work = project(tmp_path)
+    (work / "config" / "mappings" / "A.yaml").write_text(
+        "mapping_version: 1\nstudy_id: A\ndatasets: {dm: {file: dm.csv, key: USUBJID}}\nsubjects: dm\n"
+        "fields:\n  patient_id: {from: dm.USUBJID}\n  age_in_years: {from: dm.AGE}\n  age_years: {from: adsl.AGE}\n"
+        "  pcr_breast: {from: dm.PCR}\nconstants: {colour: blue}\n")
+    assert main(["config", "check", "--directory", str(work)]) == 2
+    err = capsys.readouterr().err
+    assert "4 problems found:" in err
+    for text in ("unknown field name 'age_in_years'", "field age_years reads from dataset 'adsl', which is not declared",
+                 "field pcr_breast is yes/no: it needs a `codes:` map", "unknown constant field 'colour'"):
+        assert text in err, text
+
+
 def test_sheet_problems_raise_together():
     rows = ["A\tA\tipd\tA\tm.yaml\trct\tneoadjuvant\tmaybe\t", "A\tA\tipd\tA\tm.yaml\tcohort\tneoadjuvant\ttrue\t"]
     path = Path(__file__).parent / "__none__.tsv"

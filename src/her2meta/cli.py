@@ -65,7 +65,7 @@ def _run_mapping_scaffold(args) -> int:
 def _run_config_check(args) -> int:
     """Every problem of the configuration, the study sheet and each included study's mapping,
     with paths resolved from the working directory of the run (--directory), as Snakemake does."""
-    from .config import (ConfigProblems, deprecation_warnings, layered_config, mark_synthetic, study_sheet_problems,
+    from .config import (deprecation_warnings, layered_config, mark_synthetic, study_sheet_problems,
                          validate_config)
     from .coverage import warning_lines
     from .errors import ConfigError
@@ -75,7 +75,7 @@ def _run_config_check(args) -> int:
     problems: list[Her2MetaError] = []
 
     def collect(exc: Her2MetaError) -> None:
-        problems.extend(exc.problems if isinstance(exc, ConfigProblems) else [exc])
+        problems.extend(getattr(exc, "problems", None) or [exc])  # ConfigProblems, MappingProblems: each listed
 
     config = rows = None
     notes: list[str] = []

@@ -111,58 +111,94 @@ def load_mapping(path: Path | str, *, study: str | None = None) -> Mapping:
     return Mapping(study_id=spec["study_id"], spec=spec, path=path)
 
 
+class MappingProblems(StudyDataError):
+    """Several problems of one mapping found at once: every one is listed (`problems`)."""
+
+    def __init__(self, study: str, problems: list[StudyDataError], *, file: str):
+        self.problems = list(problems)
+        lines = [f"the mapping has {len(problems)} problems:"]
+        for problem in problems:
+            lines += ["  - " + line if i == 0 else "    " + line for i, line in enumerate(str(problem).splitlines())]
+        super().__init__(study, "\n".join(lines), file=file, hint="fix each of them; `her2meta config check` lists them all")
+
+
 def _check_references(spec: dict[str, Any], path: Path) -> None:
+    """Every cross-reference and field rule of a schema-valid mapping; all problems are listed."""
     study = spec["study_id"]
     datasets = spec["datasets"]
-    if spec["subjects"] not in datasets:
-        raise StudyDataError(study, f"subjects names dataset {spec['subjects']!r}, which is not declared", file=str(path),
-                             hint=f"declared datasets: {', '.join(datasets)}")
     allowed = mappable_fields()
+    problems: list[StudyDataError] = []
+
+    def attempt(check, *args) -> None:
+        try:
+            check(*args)
+        except MappingProblems as exc:
+            problems.extend(exc.problems)
+        except StudyDataError as exc:
+            problems.append(exc)
+
+    if spec["subjects"] not in datasets:
+        problems.append(StudyDataError(study, f"subjects names dataset {spec['subjects']!r}, which is not declared",
+                                       file=str(path), hint=f"declared datasets: {', '.join(datasets)}"))
     for name, rule in spec["fields"].items():
-        if name not in allowed:
-            raise StudyDataError(study, f"unknown field name {name!r}", file=str(path), field=name,
-                                 hint=f"harmonized fields a mapping can fill: {', '.join(allowed)}")
-        kind = field_kind(allowed[name])
-        if kind == "boolean" and "codes" not in rule:
-            raise StudyDataError(study, f"field {name} is yes/no: it needs a `codes:` map (e.g. Yes: true, No: false)",
-                                 file=str(path), field=name, hint="list every source value under codes")
-        numeric = kind in ("number", "integer")
-        if not numeric and ("unit" in rule or "dates" in rule):
-            raise StudyDataError(study, f"field {name} is {kind}: `{'unit' if 'unit' in rule else 'dates'}:` applies to "
-                                 "durations only", file=str(path), field=name, hint="remove it, or map it to a time field")
-        if numeric and rule.get("parse") in ("text", "date"):
-            raise StudyDataError(study, f"field {name} is a number: `parse: {rule['parse']}` cannot give one",
-                                 file=str(path), field=name, hint="use parse: number, integer or percent (or `dates:` for a duration)")
-        for source, target in (rule.get("codes") or {}).items():
-            problem = _code_target_problem(kind, target)
-            if problem:
-                raise StudyDataError(study, f"the code map of field {name} turns {source!r} into {target!r}: {problem}",
-                                     file=str(path), field=name, example=f"codes: {{{source}: {target}}}",
-                                     hint=_CODE_HINTS[kind])
-        _check_code_keys(study, name, rule, path)
-        if "no_record" in rule:
-            problem = "applies to `from:` fields only" if "from" not in rule else _code_target_problem(kind, rule["no_record"])
-            if problem:
-                raise StudyDataError(study, f"field {name}: no_record {rule['no_record']!r}: {problem}", file=str(path),
-                                     field=name, hint=_CODE_HINTS[kind])
-        refs = _refs(rule.get("from")) + [r for k in ("start", "end") for r in _refs((rule.get("dates") or {}).get(k))]
-        for ref in refs:
-            if ref.split(".", 1)[0] not in datasets:
-                raise StudyDataError(study, f"field {name} reads from dataset {ref.split('.', 1)[0]!r}, which is not declared",
-                                     file=str(path), field=name, hint=f"declared datasets: {', '.join(datasets)}")
+        attempt(_check_field, study, name, rule, allowed, datasets, path)
     if "patient_id" not in spec["fields"]:
-        raise StudyDataError(study, "the mapping does not say where patient_id comes from", file=str(path), field="patient_id")
+        problems.append(StudyDataError(study, "the mapping does not say where patient_id comes from", file=str(path),
+                                       field="patient_id"))
     for name, value in spec.get("constants", {}).items():
-        if name not in allowed:
-            raise StudyDataError(study, f"unknown constant field {name!r}", file=str(path), field=name,
-                                 hint=f"harmonized fields: {', '.join(allowed)}")
-        problem = _code_target_problem(field_kind(allowed[name]), value)
+        attempt(_check_constant, study, name, value, allowed, path)
+    if not problems:  # the checks below assume the fields, datasets and constants are sound
+        attempt(_check_dataset_options, study, spec, path)
+        attempt(_dates.check_date_keys, spec, str(path), {name: field_kind(allowed[name]) for name in spec["fields"]})
+        attempt(check_cutoff, spec, path)
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:
+        raise MappingProblems(study, problems, file=str(path))
+
+
+def _check_field(study, name, rule, allowed, datasets, path) -> None:
+    if name not in allowed:
+        raise StudyDataError(study, f"unknown field name {name!r}", file=str(path), field=name,
+                             hint=f"harmonized fields a mapping can fill: {', '.join(allowed)}")
+    kind = field_kind(allowed[name])
+    if kind == "boolean" and "codes" not in rule:
+        raise StudyDataError(study, f"field {name} is yes/no: it needs a `codes:` map (e.g. Yes: true, No: false)",
+                             file=str(path), field=name, hint="list every source value under codes")
+    numeric = kind in ("number", "integer")
+    if not numeric and ("unit" in rule or "dates" in rule):
+        raise StudyDataError(study, f"field {name} is {kind}: `{'unit' if 'unit' in rule else 'dates'}:` applies to "
+                             "durations only", file=str(path), field=name, hint="remove it, or map it to a time field")
+    if numeric and rule.get("parse") in ("text", "date"):
+        raise StudyDataError(study, f"field {name} is a number: `parse: {rule['parse']}` cannot give one",
+                             file=str(path), field=name, hint="use parse: number, integer or percent (or `dates:` for a duration)")
+    for source, target in (rule.get("codes") or {}).items():
+        problem = _code_target_problem(kind, target)
         if problem:
-            raise StudyDataError(study, f"constant {name} = {value!r}: {problem}", file=str(path), field=name,
-                                 hint=_CODE_HINTS[field_kind(allowed[name])])
-    _check_dataset_options(study, spec, path)
-    _dates.check_date_keys(spec, str(path), {name: field_kind(allowed[name]) for name in spec["fields"]})
-    check_cutoff(spec, path)
+            raise StudyDataError(study, f"the code map of field {name} turns {source!r} into {target!r}: {problem}",
+                                 file=str(path), field=name, example=f"codes: {{{source}: {target}}}",
+                                 hint=_CODE_HINTS[kind])
+    _check_code_keys(study, name, rule, path)
+    if "no_record" in rule:
+        problem = "applies to `from:` fields only" if "from" not in rule else _code_target_problem(kind, rule["no_record"])
+        if problem:
+            raise StudyDataError(study, f"field {name}: no_record {rule['no_record']!r}: {problem}", file=str(path),
+                                 field=name, hint=_CODE_HINTS[kind])
+    refs = _refs(rule.get("from")) + [r for k in ("start", "end") for r in _refs((rule.get("dates") or {}).get(k))]
+    for ref in refs:
+        if ref.split(".", 1)[0] not in datasets:
+            raise StudyDataError(study, f"field {name} reads from dataset {ref.split('.', 1)[0]!r}, which is not declared",
+                                 file=str(path), field=name, hint=f"declared datasets: {', '.join(datasets)}")
+
+
+def _check_constant(study, name, value, allowed, path) -> None:
+    if name not in allowed:
+        raise StudyDataError(study, f"unknown constant field {name!r}", file=str(path), field=name,
+                             hint=f"harmonized fields: {', '.join(allowed)}")
+    problem = _code_target_problem(field_kind(allowed[name]), value)
+    if problem:
+        raise StudyDataError(study, f"constant {name} = {value!r}: {problem}", file=str(path), field=name,
+                             hint=_CODE_HINTS[field_kind(allowed[name])])
 
 
 def _refs(ref) -> list[str]:
