@@ -45,18 +45,11 @@ LINUX_ONLY = {
 }
 # POSIX-only calls found outside the main path and not yet guarded: (file, use). The list may only
 # shrink, like the next one.
-POSIX_KNOWN = Counter({
-    # The simulation check's load note (snakemake simulation_check, not part of a run): on Windows
-    # os.getloadavg is missing, AttributeError, which its `except OSError` does not catch.
-    ("src/her2meta/validation/runner.py", "os.getloadavg"): 1,
-})
+POSIX_KNOWN: Counter = Counter()
 # Text read or written without a stated encoding depends on the locale (cp1252 on most Windows
 # machines). Known and not yet fixed: each entry is (file, call). The list may only shrink: an
 # entry that no longer occurs fails the test too, so a fix takes it off.
-LOCALE_ENCODING_KNOWN = Counter({
-    ("src/her2meta/stages/sensitivity.py", "Path(inputs.onestage[0]).read_text()"): 1,
-    ("src/her2meta/stages/sensitivity.py", "Path(inputs.pooled).read_text()"): 1,
-})
+LOCALE_ENCODING_KNOWN: Counter = Counter()
 
 
 def relative(path: Path) -> str:

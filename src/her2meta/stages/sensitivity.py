@@ -38,13 +38,13 @@ def _estimates(paths) -> pd.DataFrame:
 
 def run(*, inputs, outputs, params, wildcards, logger) -> None:
     ctx = _context(params, wildcards)
-    pooled = json.loads(Path(inputs.pooled).read_text())
+    pooled = json.loads(Path(inputs.pooled).read_text(encoding="utf-8"))
     if pooled.get("not_estimable"):
         write_not_estimable(ctx, pooled, params["kinds"], outputs, logger)
         return
     estimates = _estimates(inputs.estimates)
     data = {Path(p).stem: read_parquet(p) for p in inputs.data}
-    onestage = json.loads(Path(inputs.onestage[0]).read_text()) if inputs.onestage else None
+    onestage = json.loads(Path(inputs.onestage[0]).read_text(encoding="utf-8")) if inputs.onestage else None
     tables = []
     for kind, path in zip(params["kinds"], outputs.variants, strict=True):
         variants = kind_variants(kind, ctx, estimates=estimates, data=data, onestage=onestage)

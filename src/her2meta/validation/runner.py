@@ -61,8 +61,11 @@ def _init_worker() -> None:
 
 def loadavg() -> list[float] | None:
     """1-, 5- and 15-minute load averages (the machine is shared: they explain the wall time)."""
+    getloadavg = getattr(os, "getloadavg", None)  # absent on Windows
+    if getloadavg is None:
+        return None
     try:
-        return [round(x, 2) for x in os.getloadavg()]
+        return [round(x, 2) for x in getloadavg()]
     except OSError:
         return None
 
