@@ -451,3 +451,15 @@ def test_declarations_in_a_mapping_file_reach_the_harmonization_stage(tmp_path):
     assert int((data["hr_status"] == "positive").sum()) == int(((er >= 1) | (pr >= 1)).sum())
     assert qc["counts"]["regimen_class"] == {"other": arms.count("PC"), "trastuzumab": arms.count("TH")}
     assert [e["count"] for e in qc["exclusions"] if e["field"] == "regimen_class"] == [arms.count("PC")]
+
+
+def test_mapping_check_prints_the_record_counts_it_compared(tmp_path, capsys, monkeypatch):
+    from her2meta.cli import main
+
+    pkg = xpt_package(tmp_path, n=40)
+    (pkg / "define.xml").write_text(DEFINE.replace("RECORDS_ATTR", 'sp:Records="40"'), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)  # no config here: the check's stated defaults
+    assert main(["mapping", "check", str(tmp_path / "T-1.yaml"), str(pkg)]) == 0
+    out = capsys.readouterr().out
+    assert "record counts checked: adsl.xpt 40 rows (define.xml 40)" in out
+    assert "her2_status unknown" in out  # no HER2 field is mapped: every patient unknown, with the reason

@@ -162,6 +162,24 @@ def render(result: CheckResult) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _record_count_lines(record: dict[str, Any] | None) -> list[str]:
+    """What the record-count cross-check compared (her2meta.crosscheck), in one or a few lines."""
+    if not record:
+        return []
+    checked = record.get("checked") or []
+    if not checked:
+        return ["  record counts: not checked (no count in MANIFEST.txt or define.xml)"]
+    parts = []
+    for row in checked:
+        sources = [f"{label} {row[key]}" for key, label in (("manifest_records", "manifest"), ("define_records", "define.xml"))
+                   if key in row]
+        parts.append(f"{row['file']} {row['rows']} rows ({', '.join(sources)})")
+    lines = ["  record counts checked: " + "; ".join(parts)]
+    if record.get("ignored_because"):
+        lines.append(f"  record counts differ, ignored by the mapping: {record['ignored_because']}")
+    return lines
+
+
 def _render_run(result: CheckResult) -> list[str]:
     qc, hqc, data = result.extracted_qc, result.harmonized_qc, result.harmonized
     rows_in = qc.get("subjects", {}).get("rows_in")
@@ -185,9 +203,13 @@ def _render_run(result: CheckResult) -> list[str]:
     for name in DERIVED_COUNTS:
         if name in counts:
             lines.append(f"    {name:<22} " + ", ".join(f"{k} {v}" for k, v in counts[name].items()))
+    unknown_her2 = (hqc.get("derivations", {}).get("her2_unknown") or {}).get("by_reason") or {}
+    if unknown_her2:
+        lines.append(f"    {'her2_status unknown':<22} " + ", ".join(f"{reason} {n}" for reason, n in unknown_her2.items()))
     for name in PCR_FIELDS:
         if name in data and data[name].notna().any():
             lines.append(f"    {name:<22} {_values(data[name])}")
+    lines += _record_count_lines(qc.get("record_counts"))
     for warning in hqc.get("warnings", []):
         lines.append(f"  warning: {warning}")
     if result.estimates:
