@@ -26,11 +26,11 @@ import yaml
 from . import conditions, reductions, subject_keys
 from . import dates as _dates
 from .cutoff import apply_cutoff, check_cutoff
+from .dates import DAYS_PER_MONTH  # one definition, shared with dates and cutoff
 from .errors import StudyDataError
 from .io import read_manifest, read_table, sha256_file, verify_against_manifest
 from .schemas import field_kind, harmonized_fields, load_schema
 
-DAYS_PER_MONTH = 365.25 / 12
 UNIT_TO_MONTHS = {"days": 1 / DAYS_PER_MONTH, "weeks": 7 / DAYS_PER_MONTH, "months": 1.0, "years": 12.0}
 
 # Time-to-event fields and their event indicators (harmonized model).
