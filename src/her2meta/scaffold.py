@@ -91,16 +91,15 @@ def scaffold(package: Path | str, *, study: str | None = None, sep: str | None =
     """The mapping skeleton of a package, as YAML text with comments."""
     package = Path(package)
     study = study or package.name
-    datasets = read_package(package, study=study, sep=sep)
+    datasets, defines, define = read_package(package, study=study, sep=sep)
     subjects, why = choose_subjects(datasets)
-    writer = _Writer(study, datasets, subjects, why, defines=_define_paths(package), package=package)
-    writer.missing = _define_datasets_without_file(package, datasets)
+    writer = _Writer(study, datasets, subjects, why, defines=defines, package=package)
+    writer.missing = _define_datasets_without_file(define, datasets)
     return writer.text()
 
 
-def _define_datasets_without_file(package: Path, datasets: list[DatasetInfo]) -> list[str]:
+def _define_datasets_without_file(define, datasets: list[DatasetInfo]) -> list[str]:
     """Datasets define.xml describes whose file is not in the package (an incomplete delivery)."""
-    define = _read_define(package)
     if define is None:
         return []
     present = {Path(d.relative).name.lower() for d in datasets} | {Path(d.relative).stem.upper() for d in datasets}
@@ -112,7 +111,10 @@ def _define_datasets_without_file(package: Path, datasets: list[DatasetInfo]) ->
 # Reading the package
 
 
-def read_package(package: Path, *, study: str, sep: str | None = None) -> list[DatasetInfo]:
+def read_package(package: Path, *, study: str, sep: str | None = None):
+    """(the package's datasets, its define.xml files, the first of them read, or None): each
+    file read once."""
+    from .define import find_defines
     from .io import READERS, read_table
 
     if not package.is_dir():
@@ -121,7 +123,8 @@ def read_package(package: Path, *, study: str, sep: str | None = None) -> list[D
                    and p.suffix.lower() != ".txt" and not p.name.startswith("."))
     if not files:
         raise Her2MetaError(f"no readable data files (.xpt, .sas7bdat, .csv, .tsv, .dta, .xlsx) under {package}")
-    define = _read_define(package)
+    defines = find_defines(package)
+    define = _read_define(defines)
     names: set[str] = set()
     out = []
     for path in files:
@@ -156,7 +159,7 @@ def read_package(package: Path, *, study: str, sep: str | None = None) -> list[D
             counts = frame[info.param_column].astype(str).str.strip().value_counts()
             info.param_counts = {str(k): int(v) for k, v in sorted(counts.items())}
         out.append(info)
-    return out
+    return out, defines, define
 
 
 def _first_line(path: Path) -> str:
@@ -173,16 +176,9 @@ def _unique_name(name: str, taken: set[str]) -> str:
     return candidate
 
 
-def _define_paths(package: Path) -> list[Path]:
-    from .define import find_defines
-
-    return find_defines(package)
-
-
-def _read_define(package: Path):
+def _read_define(paths: list[Path]):
     from .define import DefineError, read_define
 
-    paths = _define_paths(package)
     if not paths:
         return None
     try:
@@ -352,7 +348,7 @@ class _Writer:
 
     def _bds_entries(self, d: DatasetInfo) -> None:
         codes = d.frame["PARAMCD"].astype(str).str.strip()
-        others = [k for k in d.param_counts if not self._recognised(d, k)]
+        others = [k for k in d.param_counts if self._bds_target(d, k) is None]
         self.entries.append(f"  # {d.name} ({d.relative}) is a BDS dataset: one entry per PARAMCD.")
         if others:
             self.entries.append("  # Other parameters, to map if needed (copy an entry below and change the PARAMCD): "
@@ -360,10 +356,10 @@ class _Writer:
         self.entries += [line.replace("    #", "  #", 1) for line in self._describe(d)]
         used = []
         for value in d.param_counts:
-            rows = d.frame[codes == value]
-            target = self._bds_target(d, value, rows)
+            target = self._bds_target(d, value)
             if target is None:
                 continue
+            rows = d.frame[codes == value]
             name = _unique_name(target, {e.name for e in self.datasets} | set(used))
             used.append(name)
             self.entries += [f"  {name}:   # {d.relative}, PARAMCD {value}: {len(rows)} rows, {rows[d.key].nunique()} subjects",
@@ -386,10 +382,8 @@ class _Writer:
                          f"start: {start}, confirmation: confirmed, confirm_days: 28, sd_min_days: 42}}}}",
                          f"  # and the field  best_overall_response: {{from: {value.lower()}.BOR}}"]
 
-    def _recognised(self, d: DatasetInfo, value: str) -> bool:
-        return self._bds_target(d, value, None) is not None
-
-    def _bds_target(self, d: DatasetInfo, value: str, rows) -> str | None:
+    @staticmethod
+    def _bds_target(d: DatasetInfo, value: str) -> str | None:
         columns = set(d.frame.columns)
         if value in TTE_PARAMS and {"AVAL", "CNSR"} <= columns:
             return value.lower()
