@@ -17,7 +17,9 @@ import pandas as pd
 OPERATORS = ("equals", "in", "not_in", "gt", "ge", "lt", "le", "not_missing")
 COMPARISONS = {"gt": (np.greater, "above", "{v} or below"), "ge": (np.greater_equal, "at least", "below {v}"),
                "lt": (np.less, "below", "{v} or above"), "le": (np.less_equal, "at most", "above {v}")}
-_NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
+# A plain decimal number: no "nan", "inf", "1_000" or hex, which float() would also take.
+# The one definition: mapping and reductions read numbers with it too.
+NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
 
 
 class NotNumbers(ValueError):
@@ -51,7 +53,7 @@ def keep_mask(values: pd.Series, cond: dict[str, Any], canonical: Callable[[Any]
 
 def _numbers(codes: pd.Series, decimal: str) -> pd.Series:
     text = codes.map(lambda c: None if c is None else (c.replace(",", ".") if decimal == "," else c))
-    bad = text.notna() & ~text.map(lambda t: t is not None and bool(_NUMBER.match(t)))
+    bad = text.notna() & ~text.map(lambda t: t is not None and bool(NUMBER.match(t)))
     if bad.any():
         raise NotNumbers(codes[bad].value_counts())
     return text.map(lambda t: np.nan if t is None else float(t)).astype(float)

@@ -843,7 +843,7 @@ def _check_codes_can_match(study, fname, codes, raw: pd.Series, ds: _Dataset) ->
     """A code-map key that can never match the column (text keys on a numeric column) is an error."""
     if not (pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw)):
         return
-    never = [k for k in codes if k != "" and not _NUMBER.match(k)]
+    never = [k for k in codes if k != "" and not conditions.NUMBER.match(k)]
     if never:
         raise StudyDataError(study, f"the code map of field {fname} lists {', '.join(map(repr, never))}, which can never match: "
                              "the source column holds numbers", file=ds.file, field=fname,
@@ -853,8 +853,6 @@ def _check_codes_can_match(study, fname, codes, raw: pd.Series, ds: _Dataset) ->
 
 
 _BELOW_LIMIT = re.compile(r"^<\s*(\d+(?:\.\d+)?)$")
-# A plain decimal number: no "nan", "inf", "1_000" or hex, which float() would also take.
-_NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
 _SUFFIXED = re.compile(r"^([+-]?[\d.,]+)\s*([^\d\s.,%][^\d]*)$")
 
 
@@ -888,7 +886,7 @@ def _parse_numbers(study, fname, keys: pd.Series, parse: str, ds: _Dataset, rule
             s = s.replace(thousands, "")
         if ds.decimal == ",":
             s = s.replace(",", ".")
-        if not _NUMBER.match(s):
+        if not conditions.NUMBER.match(s):
             return _UNPARSEABLE
         value = float(s)
         return value if np.isfinite(value) else _UNPARSEABLE

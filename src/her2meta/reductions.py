@@ -27,7 +27,6 @@ from . import conditions, recist
 SUBJECT = "__subject__"
 _ISO = re.compile(r"^\d{4}(-\d{2}(-\d{2}([T ][\d:.]+)?)?)?$")
 _FULL_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([T ][\d:.]+)?$")
-_NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
 
 
 class ReductionError(ValueError):
@@ -94,7 +93,7 @@ def sortable(values: pd.Series, canonical: Callable[[Any], str | None], fmt: str
         code = canonical(value)
         if code is None or code == "":
             return None
-        if isinstance(value, (int, float, np.integer, np.floating)) or _NUMBER.match(code):
+        if isinstance(value, (int, float, np.integer, np.floating)) or conditions.NUMBER.match(code):
             return ("n", float(code))
         if fmt:
             try:
