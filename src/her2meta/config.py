@@ -46,10 +46,6 @@ def _schema_problems(instance: Any, schema_name: str, *, file: str, where: str =
                         hint="see config/README.md for every key and its allowed values") for error in errors]
 
 
-def _validate(instance: Any, schema_name: str, *, file: str, where: str = "") -> None:
-    raise_problems(_schema_problems(instance, schema_name, file=file, where=where), file=file)
-
-
 def _apply_defaults(instance: dict, schema: dict, root: dict) -> None:
     """Fill in `default` values of properties declared in the schema (objects only, recursively)."""
     for name, prop in schema.get("properties", {}).items():
@@ -285,12 +281,14 @@ def study_sheet_problems(path: Path | str, *, project_root: Path | str = ".",
                                         hint="remove one of the two lines, or give the second study its own study_id"))
         else:
             seen[row["study_id"]] = line_no
-    if data_root is not None:
-        for line_no, row in zip(lines, rows):
-            found = _path_problems(row, line_no, path, root, data_root)
-            row["_problem"] = bool(found)
-            problems += found
-    usable = [row for row in rows if not row.pop("_problem", False)]
+    if data_root is None:
+        return rows, problems
+    usable = []
+    for line_no, row in zip(lines, rows):
+        found = _path_problems(row, line_no, path, root, data_root)
+        problems += found
+        if not found:
+            usable.append(row)
     return usable, problems
 
 
