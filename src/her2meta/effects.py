@@ -37,6 +37,7 @@ class StudyEstimate:
     se: float = math.nan
     ci_lb: float = math.nan
     ci_ub: float = math.nan
+    # Every int field counts people (COUNT_COLUMNS): a new one is suppressed for release too.
     n: int = 0
     events: int = 0
     n_exposed: int = 0
@@ -72,6 +73,11 @@ class StudyEstimate:
 
 
 ESTIMATE_COLUMNS = list(StudyEstimate.__dataclass_fields__)
+#: Every count of people an estimate row carries (its int fields): each is suppressed below the
+#: minimum cell count before a pooled document leaves the secure zone.
+COUNT_COLUMNS = tuple(name for name, f in StudyEstimate.__dataclass_fields__.items() if f.type == "int")
+#: The patients of a study left out of an estimate, one count per reason (the excluded_* fields).
+LEFT_OUT_COLUMNS = tuple(name for name in COUNT_COLUMNS if name.startswith("excluded_"))
 
 
 def wald_interval(estimate: float, se: float, level: float) -> tuple[float, float]:

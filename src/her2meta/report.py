@@ -11,7 +11,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from .effects import INTERACTION
+from .effects import INTERACTION, LEFT_OUT_COLUMNS
 from .figures import MEASURE_LABELS, METHOD_LABELS, count_text
 from .provenance import package_versions
 from .release import suppress_small_counts
@@ -92,10 +92,6 @@ def _study_rows(block: dict[str, Any], document: dict[str, Any], tf) -> list[dic
             "notes": s.get("notes") or "",
         })
     return rows
-
-
-LEFT_OUT_COLUMNS = ("excluded_unknown_group", "excluded_missing_outcome", "excluded_before_landmark", "excluded_population",
-                    "excluded_unknown_level")
 
 
 def _left_out(study: dict[str, Any], document: dict[str, Any]) -> str | int:

@@ -6,16 +6,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..effects import COUNT_COLUMNS
 from ..figures import forest_from_document
 from ..io import read_tsv, write_json, write_tsv
 from ..release import suppress_small_counts
 from ..synthesis import pool_analysis
-
-# Every count of people an estimate row carries (her2meta.effects.StudyEstimate): each is
-# suppressed below the minimum cell count before the document leaves the secure zone.
-COUNT_COLUMNS = ["n", "events", "n_exposed", "n_reference", "events_exposed", "events_reference",
-                 "excluded_unknown_group", "excluded_missing_outcome", "excluded_before_landmark",
-                 "excluded_population", "excluded_unknown_level"]
 
 
 def run(*, inputs, outputs, params, wildcards, logger) -> None:
