@@ -710,17 +710,16 @@ def _pivot(study, name, frame, key, pivot, file) -> pd.DataFrame:
 
 
 def _column(study, datasets, ref, index, fname):
+    """A column, or several to coalesce, on the subjects index: the values, the (first) dataset,
+    which subjects have a record (bool array) and, when coalesced, how many took each column."""
     if isinstance(ref, list):
-        values, ds, absent, _ = _coalesce(study, datasets, ref, index, fname)
-        return values, ds, absent
+        return _coalesce(study, datasets, ref, index, fname)
     ds_name, column = ref.split(".", 1)
     ds = datasets[ds_name]
     if column not in ds.frame.columns:
         raise StudyDataError(study, f"dataset {ds_name} has no column {column!r} (needed for field {fname})", file=ds.file,
                              field=fname, hint=f"columns that exist: {', '.join(map(str, ds.frame.columns))}")
-    present = index.isin(ds.frame.index)
-    values = ds.frame[column].reindex(index)
-    return values, ds, int((~present).sum())
+    return ds.frame[column].reindex(index), ds, index.isin(ds.frame.index), {}
 
 
 def _is_blank(value: Any) -> bool:
@@ -730,14 +729,14 @@ def _is_blank(value: Any) -> bool:
 def _coalesce(study, datasets, refs: list[str], index, fname):
     """The first non-blank of several columns, per subject (`from: [ds.DTHDT, ds.LSTALVDT]`).
 
-    Returns the values, the first column's dataset, the subjects with a record in none of the
+    Returns the values, the first column's dataset, which subjects have a record in one of the
     datasets, and how many subjects took their value from each column ("none": from no column)."""
     values, counts, present = None, {}, np.zeros(len(index), dtype=bool)
     first_ds = None
     for ref in refs:
-        column, ds, _ = _column(study, datasets, ref, index, fname)
+        column, ds, has_record, _ = _column(study, datasets, ref, index, fname)
         first_ds = first_ds or ds
-        present |= index.isin(ds.frame.index)
+        present |= has_record
         if values is None:
             values = column.astype(object)
             taken = ~column.map(_is_blank)
@@ -749,40 +748,29 @@ def _coalesce(study, datasets, refs: list[str], index, fname):
             continue
         counts[ref] = int(taken.sum())
     counts["none"] = int((~taken).sum())
-    return values, first_ds, int((~present).sum()), counts
+    return values, first_ds, present, counts
 
 
 def _ref_text(ref) -> str:
     return ref if isinstance(ref, str) else ", else ".join(ref)
 
 
-def _present_mask(datasets, ref, index) -> np.ndarray:
-    refs = [ref] if isinstance(ref, str) else ref
-    present = np.zeros(len(index), dtype=bool)
-    for one in refs:
-        present |= index.isin(datasets[one.split(".", 1)[0]].frame.index)
-    return present
-
-
 def _map_field(study, fname, rule, prop, datasets, index, calendar=None):
     kind = field_kind(prop)
     info: dict[str, Any] = {}
     if "dates" in rule:
-        values, ds, absent, start, end, info["partial_dates"] = _duration_from_dates(study, fname, rule, datasets, index)
+        values, ds, absent, start, end, info["partial_dates"], sources = _duration_from_dates(study, fname, rule, datasets, index)
         if calendar is not None:
             calendar[fname] = (start, end)
         info["source"] = f"{_ref_text(rule['dates']['start'])} -> {_ref_text(rule['dates']['end'])}"
-        sources = {part: _coalesce(study, datasets, rule["dates"][part], index, fname)[3]
-                   for part in ("start", "end") if isinstance(rule["dates"][part], list)}
     elif "study_days" in rule:
         values, ds, absent = _duration_from_study_days(study, fname, rule, datasets, index)
         info["source"] = f"study days {rule['study_days']['start']} -> {rule['study_days']['end']}"
         sources = {}
     else:
-        raw, ds, absent = _column(study, datasets, rule["from"], index, fname)
+        raw, ds, present, sources = _column(study, datasets, rule["from"], index, fname)
+        absent = int((~present).sum())
         info["source"] = _ref_text(rule["from"])
-        sources = _coalesce(study, datasets, rule["from"], index, fname)[3] if isinstance(rule["from"], list) else {}
-        present = _present_mask(datasets, rule["from"], index)
         values = _convert(study, fname, rule, kind, raw, ds, present)
         if "partial_dates" in values.attrs:
             info["partial_dates"] = values.attrs.pop("partial_dates")
@@ -945,21 +933,23 @@ def _with_mapping_date_rule(rule: dict[str, Any], spec: dict[str, Any]) -> dict[
 
 
 def _date_column(study, fname, ref, rule, part, datasets, index):
-    raw, ds, absent = _column(study, datasets, ref, index, fname)
+    raw, ds, present, sources = _column(study, datasets, ref, index, fname)
     missing = {canonical_code(v) for v in rule.get("missing", [])}
     column = _dates.read_dates(raw, study=study, field_name=fname, column=ref, file=ds.file,
                                date_format=(rule.get("dates") or {}).get("date_format") or rule.get("date_format"),
                                rule=_dates.rule_for(part, rule.get("partial_dates")), part=part, missing_tokens=missing)
-    return column, ds, absent
+    return column, ds, int((~present).sum()), sources
 
 
 def _duration_from_dates(study, fname, rule, datasets, index):
     """Months between two date columns, partial dates completed by the mapping's rule."""
     dates = rule["dates"]
-    start, _, absent_start = _date_column(study, fname, dates["start"], rule, "start", datasets, index)
-    end, ds, absent_end = _date_column(study, fname, dates["end"], rule, "end", datasets, index)
+    start, _, absent_start, start_sources = _date_column(study, fname, dates["start"], rule, "start", datasets, index)
+    end, ds, absent_end, end_sources = _date_column(study, fname, dates["end"], rule, "end", datasets, index)
     days, start_day, end_day, ordering = _dates.duration_days(start, end, study=study, field_name=fname, file=ds.file)
-    return days / DAYS_PER_MONTH, ds, absent_start + absent_end, start_day, end_day, start.records + end.records + ordering
+    sources = {part: counts for part, counts in (("start", start_sources), ("end", end_sources)) if counts}  # coalesced parts
+    return (days / DAYS_PER_MONTH, ds, absent_start + absent_end, start_day, end_day, start.records + end.records + ordering,
+            sources)
 
 
 def _duration_from_study_days(study, fname, rule, datasets, index):
@@ -973,9 +963,9 @@ def _duration_from_study_days(study, fname, rule, datasets, index):
         if isinstance(ref, int):
             parts[part] = float(ref)
             continue
-        raw, ds, absent = _column(study, datasets, ref, index, fname)
+        raw, ds, present, _ = _column(study, datasets, ref, index, fname)
         parts[part] = _dates.read_study_days(raw, study=study, field_name=fname, column=ref, file=ds.file, missing_tokens=missing)
-        absent_total += absent
+        absent_total += int((~present).sum())
     days = _dates.duration_from_study_days(parts["start"], parts["end"])
     return days / DAYS_PER_MONTH, ds, absent_total
 
@@ -988,7 +978,7 @@ def _record_dates_and_apply_cutoff(study, spec, out, calendar, datasets, index, 
     start_dates = None
     if cutoff.get("start"):
         start_rule = {"partial_dates": spec["partial_dates"]} if "partial_dates" in spec else {}
-        column, _, _ = _date_column(study, "data_cutoff", cutoff["start"], {**start_rule, "date_format": cutoff.get("date_format")},
+        column, *_ = _date_column(study, "data_cutoff", cutoff["start"], {**start_rule, "date_format": cutoff.get("date_format")},
                                     "value", datasets, index)
         start_dates = column.values
         records += column.records
