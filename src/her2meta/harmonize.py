@@ -273,21 +273,21 @@ def _regimen(data: pd.DataFrame, abbreviations: dict[str, str], qc: dict, regime
         data[column] = parsed[column]
     info = {"source": "regimen" if text is data.get("regimen") else "arm",
             "distinct": sorted(parsed["regimen"].dropna().unique().tolist())}
-    declared = parsed["regimen_class"].isin(dct.DECLARED_CLASSES).fillna(False).astype(bool)
-    if regimens or unlisted_agents:
-        info["declared_outside_dictionary"] = {
-            cls: {"patients": int((parsed["regimen_class"] == cls).fillna(False).sum()),
-                  "regimens": sorted(parsed.loc[(parsed["regimen_class"] == cls).fillna(False), "regimen"].unique().tolist())}
-            for cls in dct.DECLARED_CLASSES if (parsed["regimen_class"] == cls).fillna(False).any()}
-    qc["derivations"]["regimen"] = info
+    # Patients and regimens of each declared class present (classes outside the drug dictionary).
+    declared = {}
     for cls in dct.DECLARED_CLASSES:
-        mask = declared & (parsed["regimen_class"] == cls).fillna(False).astype(bool)
+        mask = (parsed["regimen_class"] == cls).fillna(False).astype(bool)
         if mask.any():
-            shown = sorted(parsed.loc[mask, "regimen"].unique().tolist())
-            listed = ", ".join(shown[:3]) + (f" and {len(shown) - 3} more" if len(shown) > 3 else "")
-            qc["exclusions"].append({"stage": "harmonize", "field": "regimen_class",
-                                     "reason": f"regimen outside the drug dictionary, declared {cls} in the mapping ({listed})",
-                                     "action": "left out of regimen-class analyses; kept in the others", "count": int(mask.sum())})
+            declared[cls] = (mask, sorted(parsed.loc[mask, "regimen"].unique().tolist()))
+    if regimens or unlisted_agents:
+        info["declared_outside_dictionary"] = {cls: {"patients": int(mask.sum()), "regimens": shown}
+                                               for cls, (mask, shown) in declared.items()}
+    qc["derivations"]["regimen"] = info
+    for cls, (mask, shown) in declared.items():
+        listed = ", ".join(shown[:3]) + (f" and {len(shown) - 3} more" if len(shown) > 3 else "")
+        qc["exclusions"].append({"stage": "harmonize", "field": "regimen_class",
+                                 "reason": f"regimen outside the drug dictionary, declared {cls} in the mapping ({listed})",
+                                 "action": "left out of regimen-class analyses; kept in the others", "count": int(mask.sum())})
 
 
 def _pcr(data: pd.DataFrame, study: dict, itc_is_pcr: bool, qc: dict) -> None:
