@@ -54,16 +54,16 @@ def run(*, inputs, outputs, params, wildcards, logger) -> None:
     frames = {Path(p).stem: read_parquet(p) for p in inputs.data}
     pooled = pd.concat(frames.values(), ignore_index=True)
     groups = curve_groups(pooled, spec)
-    if any(len(rows) for _, rows in groups):
-        km_figure(groups, spec, title=f"{title}: all studies", stem=Path(outputs.svg).with_suffix(""), min_count=params["min_count"])
-    else:  # the declared figures still exist, and say why there is no curve
-        reason = no_curve_reason(frames, spec)
+    reason = "" if any(len(rows) for _, rows in groups) else no_curve_reason(frames, spec)
+    if reason:  # the declared figures still exist, and say why there is no curve
         logger.warning("Kaplan-Meier figures of %s not drawn: %s", wildcards["analysis"], reason)
         placeholder(f"Kaplan-Meier curves: {title}", reason, Path(outputs.svg).with_suffix(""))
-    # A failed study (--keep-going) has no rows: it gets no panel.
+    else:
+        km_figure(groups, spec, title=f"{title}: all studies", stem=Path(outputs.svg).with_suffix(""), min_count=params["min_count"])
+    # A failed study (--keep-going) has no rows: it gets no panel (no panel at all: no pooled rows, so `reason` is set).
     panels = [(params["labels"].get(study, study), curve_groups(frame, spec)) for study, frame in sorted(frames.items()) if len(frame)]
     if panels:
         km_small_multiples(panels, spec, stem=Path(outputs.by_study_svg).with_suffix(""))
     else:
-        placeholder(f"Kaplan-Meier curves per study: {title}", no_curve_reason(frames, spec), Path(outputs.by_study_svg).with_suffix(""))
+        placeholder(f"Kaplan-Meier curves per study: {title}", reason, Path(outputs.by_study_svg).with_suffix(""))
     logger.info("Kaplan-Meier figures: all studies and %d study panels", len(panels))
