@@ -146,10 +146,10 @@ def why_not_estimable(rows: pd.DataFrame, name: str, spec: dict[str, Any], no_st
     failed, one compared group is empty in every study, or each study's own reason, counted."""
     if len(rows) == 0:
         return no_study_reason or spec_reason(spec)
-    reasons = rows["reason"].fillna("").astype(str)
-    failed = rows[reasons.str.startswith("study failed")]
-    live = rows[~reasons.str.startswith("study failed")]
-    failed = failed.drop_duplicates("study_id")  # a within analysis has a row per level
+    rows = rows.assign(reason=rows["reason"].fillna("").astype(str))
+    is_failed = rows["reason"].str.startswith("study failed")
+    live = rows[~is_failed]
+    failed = rows[is_failed].drop_duplicates("study_id")  # a within analysis has a row per level
     failures = "; ".join(f"{r.study_id}: {r.reason.removeprefix('study failed: ')}" for r in failed.itertuples())
     if len(live) == 0:
         return f"every study that takes this analysis failed (--keep-going): {failures}"
@@ -163,7 +163,7 @@ def why_not_estimable(rows: pd.DataFrame, name: str, spec: dict[str, Any], no_st
             text = (f"no study has patients in both groups: 0 {group_text(spec['compare'], empty)} patients{among} "
                     f"in {_studies_text(live['study_id'].nunique())}")
     if not text:
-        studies = live.assign(reason=live["reason"].fillna("").astype(str)).groupby("reason", sort=False)["study_id"].nunique()
+        studies = live.groupby("reason", sort=False)["study_id"].nunique()
         text = "no study gives an estimate: " + "; ".join(f"{reason or 'no reason recorded'} ({_studies_text(int(n))})"
                                                          for reason, n in studies.items())
     return f"{text}; {failed_text}" if failed_text else text
