@@ -258,8 +258,13 @@ def _q(value: Any) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def _stripped(series: pd.Series) -> pd.Series:
+    """Each value as stripped text, "" for None and NaN."""
+    return series.map(lambda v: "" if v is None or (isinstance(v, float) and pd.isna(v)) else str(v).strip())
+
+
 def _values(series: pd.Series, limit: int = 8) -> str:
-    counts = series.map(lambda v: "" if v is None or (isinstance(v, float) and pd.isna(v)) else str(v).strip()).value_counts()
+    counts = _stripped(series).value_counts()
     shown = ", ".join(f"{(k or '(blank)')} {v}" for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit])
     return shown + (f", ... ({len(counts)} distinct)" if len(counts) > limit else "")
 
@@ -494,7 +499,7 @@ class _Writer:
         """A column found by its name or label: filled in when its values are what the field
         takes (percentages 0-100, IHC scores, non-negative ISH numbers), else suggested."""
         values = s.frame[column]
-        text = values.map(lambda v: "" if v is None or (isinstance(v, float) and pd.isna(v)) else str(v).strip())
+        text = _stripped(values)
         present = text[text != ""]
         numbers = pd.to_numeric(present.str.rstrip("%").str.strip(), errors="coerce")
         label = s.labels.get(column)
