@@ -51,6 +51,14 @@ def _run(work: Path, *args: str) -> None:
     assert done.returncode == 0, done.stderr[-4000:]
 
 
+def _prepared_run(tmp_path_factory, name: str, studies: list[str]) -> Path:
+    """A module fixture's run of the shipped analyses on `studies`, as the sheet ships them."""
+    work = tmp_path_factory.mktemp(name)
+    _prepare(work, studies)
+    _run(work)
+    return work
+
+
 def _pooled(work: Path, analysis: str) -> dict:
     return json.loads((work / "results" / "pooled" / f"{analysis}.json").read_text())
 
@@ -111,10 +119,7 @@ NEOADJUVANT_STUDIES = ["SIM-BUZDAR", "SIM-NEOATP"]
 
 @pytest.fixture(scope="module")
 def neoadjuvant_only(tmp_path_factory):
-    work = tmp_path_factory.mktemp("neoadjuvant_only")
-    _prepare(work, NEOADJUVANT_STUDIES)
-    _run(work)
-    return work
+    return _prepared_run(tmp_path_factory, "neoadjuvant_only", NEOADJUVANT_STUDIES)
 
 
 @pytest.mark.workflow
@@ -164,10 +169,7 @@ def test_a_randomized_only_analysis_whose_one_trial_lacks_the_compared_regimens_
 
 @pytest.fixture(scope="module")
 def metastatic_only(tmp_path_factory):
-    work = tmp_path_factory.mktemp("metastatic_only")
-    _prepare(work, ["SIM-HERMET"])
-    _run(work)
-    return work
+    return _prepared_run(tmp_path_factory, "metastatic_only", ["SIM-HERMET"])
 
 
 @pytest.mark.workflow
@@ -196,10 +198,7 @@ def test_only_the_metastatic_study_pools_the_metastatic_analyses_from_one_study(
 
 @pytest.fixture(scope="module")
 def single_study(tmp_path_factory):
-    work = tmp_path_factory.mktemp("single_study")
-    _prepare(work, ["SIM-CHERLOB"])
-    _run(work)
-    return work
+    return _prepared_run(tmp_path_factory, "single_study", ["SIM-CHERLOB"])
 
 
 @pytest.mark.workflow
