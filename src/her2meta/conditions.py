@@ -15,8 +15,20 @@ import numpy as np
 import pandas as pd
 
 OPERATORS = ("equals", "in", "not_in", "gt", "ge", "lt", "le", "not_missing")
-COMPARISONS = {"gt": (np.greater, "above", "{v} or below"), "ge": (np.greater_equal, "at least", "below {v}"),
-               "lt": (np.less, "below", "{v} or above"), "le": (np.less_equal, "at most", "above {v}")}
+COMPARISONS = {"gt": np.greater, "ge": np.greater_equal, "lt": np.less, "le": np.less_equal}
+# op -> (what the condition keeps, why a row failing it is excluded: its negation). {v}: the value
+# or values; {absent}: " (or no DS record)" for a condition on another dataset; {one_of}: "one of "
+# before several values.
+_PHRASES = {
+    "not_missing": ("is not missing", "is missing{absent}"),
+    "gt": ("is above {v}", "is {v} or below, or missing{absent}"),
+    "ge": ("is at least {v}", "is below {v}, or missing{absent}"),
+    "lt": ("is below {v}", "is {v} or above, or missing{absent}"),
+    "le": ("is at most {v}", "is above {v}, or missing{absent}"),
+    "equals": ("is {v}", "is not {v}{absent}"),
+    "in": ("is one of {v}", "is none of {v}{absent}"),
+    "not_in": ("is none of {v}", "is {one_of}{v}"),
+}
 # A plain decimal number: no "nan", "inf", "1_000" or hex, which float() would also take.
 # The one definition: mapping and reductions read numbers with it too.
 NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
@@ -43,7 +55,7 @@ def keep_mask(values: pd.Series, cond: dict[str, Any], canonical: Callable[[Any]
         return ~blank
     if op in COMPARISONS:
         numbers = _numbers(codes.where(~blank, None), decimal)
-        compare = COMPARISONS[op][0]
+        compare = COMPARISONS[op]
         return pd.Series(compare(numbers.fillna(np.nan).to_numpy(dtype=float), float(cond[op])), index=values.index) & ~blank
     targets = [cond["equals"]] if op == "equals" else cond[op]
     wanted = {canonical(t) for t in targets}
@@ -65,35 +77,23 @@ def _shown(value: Any) -> str:
 
 def describe_kept(cond: dict[str, Any]) -> str:
     """The condition as written: what it keeps."""
-    subject = _subject(cond)
-    op = operator(cond)
-    if op == "not_missing":
-        return f"{subject} is not missing"
-    if op in COMPARISONS:
-        return f"{subject} is {COMPARISONS[op][1]} {cond[op]}"
-    if op == "equals":
-        return f"{subject} is {_shown(cond['equals'])}"
-    listed = ", ".join(map(_shown, cond[op]))
-    return f"{subject} is one of {listed}" if op == "in" else f"{subject} is none of {listed}"
+    return _phrase(cond, 0)
 
 
 def exclusion_reason(cond: dict[str, Any]) -> str:
     """Why a row (or subject) failing the condition is excluded: the user's reason, else the negation."""
-    if cond.get("reason"):
-        return cond["reason"]
-    subject = _subject(cond)
+    return cond.get("reason") or _phrase(cond, 1)
+
+
+def _phrase(cond: dict[str, Any], which: int) -> str:
     op = operator(cond)
+    value, one_of = cond[op], ""
+    if op in ("in", "not_in"):
+        value, one_of = ", ".join(map(_shown, cond[op])), "" if len(cond[op]) == 1 else "one of "
+    elif op == "equals":
+        value = _shown(value)
     absent = f" (or no {cond['dataset']} record)" if cond.get("dataset") else ""
-    if op == "not_missing":
-        return f"{subject} is missing{absent}"
-    if op in COMPARISONS:
-        return f"{subject} is {COMPARISONS[op][2].format(v=cond[op])}, or missing{absent}"
-    if op == "equals":
-        return f"{subject} is not {_shown(cond['equals'])}{absent}"
-    listed = ", ".join(map(_shown, cond[op]))
-    if op == "in":
-        return f"{subject} is none of {listed}{absent}"
-    return f"{subject} is {listed}" if len(cond[op]) == 1 else f"{subject} is one of {listed}"
+    return f"{_subject(cond)} " + _PHRASES[op][which].format(v=value, absent=absent, one_of=one_of)
 
 
 def _subject(cond: dict[str, Any]) -> str:
