@@ -101,19 +101,19 @@ def check_mapping(mapping_path: Path | str, package: Path | str, *, config_path:
     logger.propagate = False
     if not logger.handlers:
         logger.addHandler(logging.NullHandler())
+    params = {"seed": config.get("seed", 0), "package_dir": str(package),
+              "package_first_file": files[0].relative_to(package).as_posix() if files else "",
+              "study": row, "harmonization": config["harmonization"], "analyses": analyses,
+              "applicable": applicable, "level": config.get("pooling", {}).get("level", 95), "keep_going": False}
     with tempfile.TemporaryDirectory(prefix="her2meta-check-") as tmp:
         work = Path(tmp)
-        for _ in range(MAX_ROUNDS):
-            mapping_file = work / "mapping.yaml"
+        mapping_file = work / "mapping.yaml"
+        outputs = SimpleNamespace(
+            extracted=work / "extracted.parquet", extracted_qc=work / "extracted.qc.json",
+            harmonized=work / "harmonized.parquet", harmonized_qc=work / "harmonized.qc.json",
+            tables=[work / "estimates" / name / f"{mapping.study_id}.tsv" for name in analyses])
+        for _ in range(MAX_ROUNDS):  # each round: the mapping without the fields set aside so far
             mapping_file.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
-            outputs = SimpleNamespace(
-                extracted=work / "extracted.parquet", extracted_qc=work / "extracted.qc.json",
-                harmonized=work / "harmonized.parquet", harmonized_qc=work / "harmonized.qc.json",
-                tables=[work / "estimates" / name / f"{mapping.study_id}.tsv" for name in analyses])
-            params = {"seed": config.get("seed", 0), "package_dir": str(package),
-                      "package_first_file": files[0].relative_to(package).as_posix() if files else "",
-                      "study": row, "harmonization": config["harmonization"], "analyses": analyses,
-                      "applicable": applicable, "level": config.get("pooling", {}).get("level", 95), "keep_going": False}
             try:
                 study_chain.run(inputs=SimpleNamespace(mapping=mapping_file, package=files), outputs=outputs, params=params,
                                 wildcards={"study": mapping.study_id}, logger=logger)
