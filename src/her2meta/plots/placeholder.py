@@ -15,10 +15,6 @@ WIDTH_IN = 6.5
 PLACEHOLDER_ID = "not-drawn"
 
 
-def is_placeholder(svg_text: str) -> bool:
-    return f'id="{PLACEHOLDER_ID}"' in svg_text
-
-
 def placeholder_figure(title: str, reason: str) -> Figure:
     """`title` in bold, then "Not drawn: <reason>", wrapped to the figure's width."""
     with style_context():
