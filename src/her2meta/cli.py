@@ -45,10 +45,11 @@ def _run_simulate_demo(args) -> int:
 
 
 def _run_mapping_check(args) -> int:
+    from .config import WORKFLOW_CONFIG
     from .mapping_check import check_mapping, render
 
     directory = Path(args.directory)
-    config = args.config or directory / "config" / "config.yaml"
+    config = args.config or directory / WORKFLOW_CONFIG
     result = check_mapping(args.mapping, args.package, config_path=config, directory=directory,
                            setting=args.setting, design=args.design)
     sys.stdout.write(render(result))
@@ -65,7 +66,7 @@ def _run_mapping_scaffold(args) -> int:
 def _run_config_check(args) -> int:
     """Every problem of the configuration, the study sheet and each included study's mapping,
     with paths resolved from the working directory of the run (--directory), as Snakemake does."""
-    from .config import (deprecation_warnings, layered_config, mark_synthetic, study_sheet_problems,
+    from .config import (WORKFLOW_CONFIG, deprecation_warnings, layered_config, mark_synthetic, study_sheet_problems,
                          validate_config)
     from .coverage import warning_lines
     from .errors import ConfigError
@@ -80,7 +81,7 @@ def _run_config_check(args) -> int:
     config = rows = None
     notes: list[str] = []
     try:
-        raw, notes, label = layered_config(args.config or directory / "config" / "config.yaml", directory=directory)
+        raw, notes, label = layered_config(args.config or directory / WORKFLOW_CONFIG, directory=directory)
         notes = deprecation_warnings(raw) + notes
         config = validate_config(raw, file=label)
     except ConfigError as exc:
