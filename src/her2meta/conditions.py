@@ -9,7 +9,7 @@ A blank (empty text, or an empty numeric or date cell) is written "" in a condit
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -42,13 +42,26 @@ class NotNumbers(ValueError):
         super().__init__(", ".join(f"{v!r} ({n} rows)" for v, n in counts.head(10).items()))
 
 
+def canonical_code(value: Any) -> str | None:
+    """The string form under which a source value is looked up in a code map or a condition."""
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return "true" if value else "false"
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        return str(int(value)) if float(value).is_integer() else repr(float(value))
+    return str(value).strip()
+
+
 def operator(cond: dict[str, Any]) -> str:
     return next(op for op in OPERATORS if op in cond)
 
 
-def keep_mask(values: pd.Series, cond: dict[str, Any], canonical: Callable[[Any], str | None], decimal: str = ".") -> pd.Series:
+def keep_mask(values: pd.Series, cond: dict[str, Any], decimal: str = ".") -> pd.Series:
     """True for the rows (or subjects) the condition keeps."""
-    codes = values.map(canonical)
+    codes = values.map(canonical_code)
     blank = codes.isna() | (codes == "")
     op = operator(cond)
     if op == "not_missing":
@@ -58,7 +71,7 @@ def keep_mask(values: pd.Series, cond: dict[str, Any], canonical: Callable[[Any]
         compare = COMPARISONS[op]
         return pd.Series(compare(numbers.fillna(np.nan).to_numpy(dtype=float), float(cond[op])), index=values.index) & ~blank
     targets = [cond["equals"]] if op == "equals" else cond[op]
-    wanted = {canonical(t) for t in targets}
+    wanted = {canonical_code(t) for t in targets}
     hit = codes.isin(wanted - {""}) | (blank & ("" in wanted))
     return ~hit if op == "not_in" else hit
 

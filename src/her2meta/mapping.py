@@ -25,6 +25,7 @@ import yaml
 
 from . import conditions, reductions, subject_keys
 from . import dates as _dates
+from .conditions import canonical_code
 from .cutoff import apply_cutoff, check_cutoff
 from .dates import DAYS_PER_MONTH  # one definition, shared with dates and cutoff
 from .errors import StudyDataError
@@ -329,19 +330,6 @@ class ExtractionResult:
     qc: dict[str, Any] = field(default_factory=dict)
 
 
-def canonical_code(value: Any) -> str | None:
-    """The string form under which a source value is looked up in a code map."""
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, (bool, np.bool_)):
-        return "true" if value else "false"
-    if isinstance(value, (int, np.integer)):
-        return str(int(value))
-    if isinstance(value, (float, np.floating)):
-        return str(int(value)) if float(value).is_integer() else repr(float(value))
-    return str(value).strip()
-
-
 def apply_mapping(mapping: Mapping, package_dir: Path | str) -> ExtractionResult:
     """Read the study package and return one row per subject with harmonized field names.
 
@@ -471,7 +459,7 @@ def _keep(study, name, frame, cond, dspec, file, values=None) -> pd.Series:
     """The rows a condition keeps; a comparison that meets non-numbers stops the study."""
     values = frame[cond["column"]] if values is None else values
     try:
-        return pd.Series(conditions.keep_mask(values, cond, canonical_code, dspec.get("decimal", ".")).to_numpy(), index=frame.index)
+        return pd.Series(conditions.keep_mask(values, cond, dspec.get("decimal", ".")).to_numpy(), index=frame.index)
     except conditions.NotNumbers as exc:
         raise StudyDataError(study, f"the filter `{conditions.describe_kept(cond)}` of dataset {name} compares numbers, but "
                              f"{cond['column']} holds values that are not numbers: {exc}", file=file, field=cond["column"],
@@ -531,7 +519,7 @@ def _reduce(study, loaded: _Loaded, frame: pd.DataFrame, datasets) -> tuple[pd.D
                                  file=source.file, field=column, hint=f"columns that exist: {', '.join(map(str, source.frame.columns))}")
         start = source.frame[column]
     try:
-        out, info = reductions.reduce_records(frame, rspec, canonical_code, decimal=loaded.spec.get("decimal", "."), start=start)
+        out, info = reductions.reduce_records(frame, rspec, decimal=loaded.spec.get("decimal", "."), start=start)
     except reductions.ReductionError as exc:
         listing = _listing(exc.values) if exc.values is not None else ""
         raise StudyDataError(study, f"reduce of dataset {loaded.name}: {exc}" + (f": {listing}" if listing else ""),

@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from . import conditions, recist
+from .conditions import canonical_code
 
 SUBJECT = "__subject__"
 _ISO = re.compile(r"^\d{4}(-\d{2}(-\d{2}([T ][\d:.]+)?)?)?$")
@@ -57,24 +58,24 @@ def records_per_subject(frame: pd.DataFrame) -> dict[str, int]:
     return {str(int(n)): int(subjects) for n, subjects in counts.items()}
 
 
-def reduce_records(frame: pd.DataFrame, spec: dict[str, Any], canonical: Callable[[Any], str | None], *,
-                   decimal: str = ".", start: pd.Series | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
+def reduce_records(frame: pd.DataFrame, spec: dict[str, Any], *, decimal: str = ".",
+                   start: pd.Series | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
     """One row per subject (index: the SUBJECT column), and the reduction's QC."""
     kind = method(spec)
     qc: dict[str, Any] = {"method": kind, "records_per_subject": records_per_subject(frame)}
     fmt = spec.get("date_format")
     if kind in ("first", "last"):
-        out = _first_last(frame, spec[kind], kind, canonical, fmt, qc)
+        out = _first_last(frame, spec[kind], kind, fmt, qc)
     elif kind in ("earliest", "latest"):
-        out = _extreme_value(frame, spec[kind], kind, canonical, fmt, qc)
+        out = _extreme_value(frame, spec[kind], kind, fmt, qc)
     elif kind == "any":
-        hit = conditions.keep_mask(frame[spec["any"]["column"]], spec["any"], canonical, decimal)
+        hit = conditions.keep_mask(frame[spec["any"]["column"]], spec["any"], decimal)
         flag = hit.groupby(frame[SUBJECT], sort=False).any()
         out = pd.DataFrame({"ANY": flag.map({True: "Y", False: "N"})})
         qc["subjects_Y"] = int(flag.sum())
         qc["subjects_N"] = int((~flag).sum())
     else:
-        out = _best_response(frame, spec["best_response"], canonical, fmt, start, qc)
+        out = _best_response(frame, spec["best_response"], fmt, start, qc)
     out.index.name = None
     return out, qc
 
@@ -83,14 +84,14 @@ def _as_list(value: str | list[str]) -> list[str]:
     return [value] if isinstance(value, str) else list(value)
 
 
-def sortable(values: pd.Series, canonical: Callable[[Any], str | None], fmt: str | None, column: str) -> pd.Series:
+def sortable(values: pd.Series, fmt: str | None, column: str) -> pd.Series:
     """Values as numbers (float) or ISO 8601 text, comparable within the column; None when missing."""
     def one(value):
         if isinstance(value, (pd.Timestamp, _dt.datetime)):
             return ("d", value.date().isoformat() if value == pd.Timestamp(value).normalize() else value.isoformat())
         if isinstance(value, _dt.date):
             return ("d", value.isoformat())
-        code = canonical(value)
+        code = canonical_code(value)
         if code is None or code == "":
             return None
         if isinstance(value, (int, float, np.integer, np.floating)) or conditions.NUMBER.match(code):
@@ -116,9 +117,9 @@ def sortable(values: pd.Series, canonical: Callable[[Any], str | None], fmt: str
     return tagged.map(lambda t: None if t is None else t[1])
 
 
-def _first_last(frame, by, kind, canonical, fmt, qc) -> pd.DataFrame:
+def _first_last(frame, by, kind, fmt, qc) -> pd.DataFrame:
     by = _as_list(by)
-    keys = {f"__by{i}__": sortable(frame[col], canonical, fmt, col) for i, col in enumerate(by)}
+    keys = {f"__by{i}__": sortable(frame[col], fmt, col) for i, col in enumerate(by)}
     work = frame.assign(__row__=np.arange(len(frame)), **keys)
     usable = work["__by0__"].notna()
     qc["records_without_order_value"] = int((~usable).sum())
@@ -136,12 +137,12 @@ def _first_last(frame, by, kind, canonical, fmt, qc) -> pd.DataFrame:
     return chosen.drop(columns=list(keys) + ["__row__"]).set_index(SUBJECT, drop=False)
 
 
-def _extreme_value(frame, columns, kind, canonical, fmt, qc) -> pd.DataFrame:
+def _extreme_value(frame, columns, kind, fmt, qc) -> pd.DataFrame:
     columns = _as_list(columns)
     name = kind.upper()
     parts = []
     for col in columns:
-        parts.append(pd.DataFrame({SUBJECT: frame[SUBJECT].to_numpy(), "value": sortable(frame[col], canonical, fmt, col).to_numpy(),
+        parts.append(pd.DataFrame({SUBJECT: frame[SUBJECT].to_numpy(), "value": sortable(frame[col], fmt, col).to_numpy(),
                                    "source": col}))
     long = pd.concat(parts, ignore_index=True)
     long = long[long["value"].notna()]
@@ -159,13 +160,13 @@ def _extreme_value(frame, columns, kind, canonical, fmt, qc) -> pd.DataFrame:
     return out
 
 
-def _to_date(value: Any, canonical, fmt: str | None):
+def _to_date(value: Any, fmt: str | None):
     """A complete calendar date, None when missing, or the text that is not one."""
     if isinstance(value, (pd.Timestamp, _dt.datetime)):
         return value.date() if not pd.isna(value) else None
     if isinstance(value, _dt.date):
         return value
-    code = canonical(value)
+    code = canonical_code(value)
     if code is None or code == "":
         return None
     try:
@@ -178,8 +179,8 @@ def _to_date(value: Any, canonical, fmt: str | None):
     return code
 
 
-def _dates(values: pd.Series, canonical, fmt: str | None, column: str) -> pd.Series:
-    parsed = values.map(lambda v: _to_date(v, canonical, fmt))
+def _dates(values: pd.Series, fmt: str | None, column: str) -> pd.Series:
+    parsed = values.map(lambda v: _to_date(v, fmt))
     bad = parsed.map(lambda v: isinstance(v, str))
     if bad.any():
         raise ReductionError(f"column {column} holds values that are not complete dates", column=column,
@@ -189,11 +190,11 @@ def _dates(values: pd.Series, canonical, fmt: str | None, column: str) -> pd.Ser
     return parsed
 
 
-def _best_response(frame, spec, canonical, fmt, start: pd.Series | None, qc) -> pd.DataFrame:
+def _best_response(frame, spec, fmt, start: pd.Series | None, qc) -> pd.DataFrame:
     rule = recist.Rule(confirm=spec["confirmation"] == "confirmed", confirm_days=int(spec.get("confirm_days", recist.DEFAULT_CONFIRM_DAYS)),
                        sd_min_days=int(spec["sd_min_days"]))
-    codes = {canonical(k): v for k, v in (spec.get("codes") or {}).items()}
-    raw = frame[spec["response"]].map(canonical)
+    codes = {canonical_code(k): v for k, v in (spec.get("codes") or {}).items()}
+    raw = frame[spec["response"]].map(canonical_code)
     mapped = raw.map(lambda r: codes[r] if r in codes else (None if r in (None, "") else r))
     unknown = mapped.notna() & ~mapped.isin(recist.RESPONSES)
     if unknown.any():
@@ -201,12 +202,12 @@ def _best_response(frame, spec, canonical, fmt, start: pd.Series | None, qc) -> 
                              column=spec["response"], values=raw[unknown].value_counts(),
                              hint="map them under best_response.codes to CR, PR, SD, NON-CR/NON-PD, PD or NE "
                                   "(or null for a record that is not a response assessment)")
-    dates = _dates(frame[spec["date"]], canonical, fmt, spec["date"])
+    dates = _dates(frame[spec["date"]], fmt, spec["date"])
     if start is None and spec.get("start"):
-        first = _dates(frame[spec["start"]], canonical, fmt, spec["start"])
+        first = _dates(frame[spec["start"]], fmt, spec["start"])
         start = first.groupby(frame[SUBJECT].to_numpy()).first()
     elif start is not None:
-        start = _dates(start, canonical, fmt, spec["start"])
+        start = _dates(start, fmt, spec["start"])
     usable = mapped.notna() & dates.notna()
     qc["records_without_response"] = int(mapped.isna().sum())
     qc["records_without_date"] = int((mapped.notna() & dates.isna()).sum())
