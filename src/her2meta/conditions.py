@@ -55,6 +55,11 @@ def canonical_code(value: Any) -> str | None:
     return str(value).strip()
 
 
+def is_blank(value: Any) -> bool:
+    """Missing or empty: None, NaN, NA, NaT, or text of only spaces."""
+    return canonical_code(value) in (None, "")
+
+
 def operator(cond: dict[str, Any]) -> str:
     return next(op for op in OPERATORS if op in cond)
 

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .conditions import is_blank
 from .errors import StudyDataError
 
 DAYS_PER_MONTH = 365.25 / 12
@@ -142,14 +143,6 @@ def rule_for(part: str, partial_dates: dict[str, Any] | None) -> str | None:
     return partial_dates.get(part, partial_dates.get("rule"))
 
 
-def _is_blank(value: Any) -> bool:
-    if value is None or value is pd.NA or value is pd.NaT:
-        return True
-    if isinstance(value, float) and np.isnan(value):
-        return True
-    return isinstance(value, str) and value.strip() == ""
-
-
 def read_dates(raw: pd.Series, *, study: str, field_name: str, column: str, file: str | None,
                date_format: str | None = None, rule: str | None = None, part: str = "value",
                missing_tokens: set[str] | frozenset = frozenset()) -> DateColumn:
@@ -180,7 +173,7 @@ def read_dates(raw: pd.Series, *, study: str, field_name: str, column: str, file
             day_of[key] = day
             text_of[key] = text_values[key]
     for key, value in raw.items():
-        if key in day_of or _is_blank(value):
+        if key in day_of or is_blank(value):
             continue
         if isinstance(value, (pd.Timestamp, dt.date)):
             day_of[key] = pd.Timestamp(value).normalize()
@@ -313,7 +306,7 @@ def read_study_days(raw: pd.Series, *, study: str, field_name: str, column: str,
     days = pd.Series(np.nan, index=raw.index, dtype=float)
     bad: list[tuple[Any, Any, str]] = []
     for key, value in raw.items():
-        if _is_blank(value) or (isinstance(value, str) and value.strip() in missing_tokens):
+        if is_blank(value) or (isinstance(value, str) and value.strip() in missing_tokens):
             continue
         try:
             number = float(str(value).strip())

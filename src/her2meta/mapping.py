@@ -25,7 +25,7 @@ import yaml
 
 from . import conditions, reductions, subject_keys
 from . import dates as _dates
-from .conditions import canonical_code
+from .conditions import canonical_code, is_blank
 from .cutoff import apply_cutoff, check_cutoff
 from .dates import DAYS_PER_MONTH  # one definition, shared with dates and cutoff
 from .errors import StudyDataError
@@ -710,10 +710,6 @@ def _column(study, datasets, ref, index, fname):
     return ds.frame[column].reindex(index), ds, index.isin(ds.frame.index), {}
 
 
-def _is_blank(value: Any) -> bool:
-    return canonical_code(value) in (None, "")
-
-
 def _coalesce(study, datasets, refs: list[str], index, fname):
     """The first non-blank of several columns, per subject (`from: [ds.DTHDT, ds.LSTALVDT]`).
 
@@ -727,9 +723,9 @@ def _coalesce(study, datasets, refs: list[str], index, fname):
         present |= has_record
         if values is None:
             values = column.astype(object)
-            taken = ~column.map(_is_blank)
+            taken = ~column.map(is_blank)
         else:
-            fill = ~taken & ~column.map(_is_blank)
+            fill = ~taken & ~column.map(is_blank)
             values = values.where(~fill, column.astype(object))
             taken = taken | fill
             counts[ref] = int(fill.sum())
@@ -763,7 +759,7 @@ def _map_field(study, fname, rule, prop, datasets, index, calendar=None):
         if "partial_dates" in values.attrs:
             info["partial_dates"] = values.attrs.pop("partial_dates")
         if "" in (rule.get("codes") or {}):
-            info["blank_coded"] = int((raw.map(_is_blank) & present).sum())
+            info["blank_coded"] = int((raw.map(is_blank) & present).sum())
         if "no_record" in rule:
             values = values.astype(object).where(present, rule["no_record"])
             info["no_record_coded"] = int((~present).sum())
