@@ -29,8 +29,6 @@ from .conditions import is_blank
 from .errors import StudyDataError
 
 DAYS_PER_MONTH = 365.25 / 12
-RULES = ("first", "middle", "last", "exclude")
-ANONYMIZATIONS = ("none", "shifted_per_patient", "shifted_per_study", "study_days")
 
 _UNKNOWN = r"-|UNK|UN|UK"
 _ISO_DATE = re.compile(
