@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -74,11 +75,13 @@ class DatasetInfo:
     param_counts: dict[str, int] = field(default_factory=dict)
     sep: str | None = None  # the --sep of a delimited file, written into its entries
 
-    @property
+    # Computed once, on first use (after read_package has set `key`): choosing the subjects
+    # dataset and describing each dataset ask several times.
+    @cached_property
     def subjects(self) -> int:
         return int(self.frame[self.key].nunique()) if self.key else 0
 
-    @property
+    @cached_property
     def one_row_per_subject(self) -> bool:
         return bool(self.key) and not self.frame[self.key].duplicated().any() and self.frame[self.key].notna().all()
 
