@@ -23,17 +23,13 @@ from typing import Any
 
 import pandas as pd
 
-from .dates import DAYS_PER_MONTH, study_day_offset
+from .dates import DAYS_PER_MONTH, date_anonymization, study_day_offset
 from .errors import StudyDataError
 
 log = logging.getLogger("her2meta.mapping")
 
 _STUDY_DAY_HINT = ("state the cut-off as a study day instead, `data_cutoff: {study_day: 1826}` (follow-up beyond study day "
                    "1826 after randomization is censored there), or remove data_cutoff")
-
-
-def date_anonymization(spec: dict[str, Any]) -> str:
-    return spec.get("date_anonymization", "none")
 
 
 def check_cutoff(spec: dict[str, Any], path: Path | str) -> None:

@@ -133,6 +133,11 @@ class DateColumn:
     records: list[dict[str, Any]] = field(default_factory=list)
 
 
+def date_anonymization(spec: dict[str, Any]) -> str:
+    """How the mapping says the package's dates were anonymized (default: not at all)."""
+    return spec.get("date_anonymization", "none")
+
+
 def rule_for(part: str, partial_dates: dict[str, Any] | None) -> str | None:
     """The partial-date rule of one date (part "start", "end" or "value") under a
     `partial_dates` spec: `start:` / `end:` before `rule:`; None when no rule applies."""
@@ -373,7 +378,7 @@ def check_date_keys(spec: dict[str, Any], path: str, kinds: dict[str, str]) -> N
 
     `kinds` is field name -> kind ("number", "string", ...) of the fields the mapping fills."""
     study, datasets, path = spec["study_id"], spec["datasets"], str(path)
-    anonymization = spec.get("date_anonymization", "none")
+    anonymization = date_anonymization(spec)
     for name, rule in spec["fields"].items():
         if "study_days" in rule:
             if kinds.get(name) not in ("number", "integer"):

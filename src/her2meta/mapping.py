@@ -966,7 +966,7 @@ def _record_dates_and_apply_cutoff(study, spec, out, calendar, datasets, index, 
                                     "value", datasets, index)
         start_dates = column.values
         records += column.records
-    qc["dates"] = {"anonymization": spec.get("date_anonymization", "none"), "partial_dates": records}
+    qc["dates"] = {"anonymization": _dates.date_anonymization(spec), "partial_dates": records}
     qc["exclusions"].extend(_dates.qc_exclusion(record) for record in records)
     if cutoff:
         apply_cutoff(study, spec, out, calendar, qc, start_dates=start_dates, files={name: ds.file for name, ds in datasets.items()})
