@@ -86,7 +86,7 @@ def best_overall_response(assessments: Iterable[tuple[_dt.date, str]], rule: Rul
 
 
 def _rank(response: str) -> int:
-    return ("CR", "PR", "SD", "NON-CR/NON-PD", "PD", "NE").index(response)
+    return RESPONSES.index(response)  # RESPONSES is in the order of preference
 
 
 def _window(ordered: Sequence[tuple[_dt.date, str]], start: _dt.date | None) -> list[tuple[_dt.date, str]]:
