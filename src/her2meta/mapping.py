@@ -961,9 +961,8 @@ def _record_dates_and_apply_cutoff(study, spec, out, calendar, datasets, index, 
     cutoff = spec.get("data_cutoff") or {}
     start_dates = None
     if cutoff.get("start"):
-        start_rule = {"partial_dates": spec["partial_dates"]} if "partial_dates" in spec else {}
-        column, *_ = _date_column(study, "data_cutoff", cutoff["start"], {**start_rule, "date_format": cutoff.get("date_format")},
-                                    "value", datasets, index)
+        start_rule = _with_mapping_date_rule({"date_format": cutoff.get("date_format")}, spec)
+        column, *_ = _date_column(study, "data_cutoff", cutoff["start"], start_rule, "value", datasets, index)
         start_dates = column.values
         records += column.records
     qc["dates"] = {"anonymization": _dates.date_anonymization(spec), "partial_dates": records}
