@@ -349,7 +349,7 @@ def apply_mapping(mapping: Mapping, package_dir: Path | str) -> ExtractionResult
     loaded = {name: _read_and_filter(study, name, dspec, package_dir, raw_cache, qc, is_subjects=(name == subjects_name),
                                      manifest=manifest)
               for name, dspec in spec["datasets"].items()}
-    datasets: dict[str, _Dataset] = {subjects_name: _finish_subjects(study, loaded[subjects_name], spec, qc)}
+    datasets: dict[str, _Dataset] = {subjects_name: _dataset_of(study, loaded[subjects_name], loaded[subjects_name].frame, {}, qc)}
     subjects = datasets[subjects_name]
     for name in sorted((n for n in loaded if n != subjects_name), key=lambda n: bool(_cross_references(spec["datasets"][n]))):
         datasets[name] = _join_to_subjects(study, loaded[name], subjects, loaded[subjects_name], spec, datasets, qc)
@@ -501,10 +501,6 @@ def _dataset_of(study, loaded: _Loaded, frame: pd.DataFrame, datasets, qc) -> _D
     frame.index.name = None
     frame = frame.drop(columns=[SUBJECT], errors="ignore")
     return _Dataset(name=name, frame=frame, file=loaded.file, decimal=dspec.get("decimal", "."), thousands=dspec.get("thousands"))
-
-
-def _finish_subjects(study, loaded: _Loaded, spec, qc) -> _Dataset:
-    return _dataset_of(study, loaded, loaded.frame, {}, qc)
 
 
 def _reduce(study, loaded: _Loaded, frame: pd.DataFrame, datasets) -> tuple[pd.DataFrame, dict[str, Any]]:
