@@ -572,7 +572,7 @@ def _join_to_subjects(study, loaded: _Loaded, subjects: _Dataset, subjects_loade
             "subjects_without_join_value": int(targets.isna().sum())}
     qc["joins"][name] = info
     qc["unmatched_rows"][name] = info["unmatched_keys"]
-    _check_unknown_keys(study, loaded, subjects_name, frame, unknown, all_subject_values, steps, join_col, info, qc,
+    _check_unknown_keys(study, loaded, subjects_name, frame, unknown_keys, all_subject_values, steps, join_col, info, qc,
                         nothing_matched=bool(len(frame)) and not matched.any(), subjects=subjects)
     frame = frame[matched].assign(**{SUBJECT: subject[matched]})
     cross = [cond for cond in dspec.get("filter", []) if cond.get("dataset")]
@@ -595,7 +595,7 @@ def _other_dataset_column(study, datasets, cond, name) -> pd.Series:
     return source.frame[cond["column"]]
 
 
-def _check_unknown_keys(study, loaded, subjects_name, frame, unknown, subject_values, steps, join_col, info, qc, *,
+def _check_unknown_keys(study, loaded, subjects_name, frame, unknown_keys, subject_values, steps, join_col, info, qc, *,
                         nothing_matched, subjects) -> None:
     """Keys that match no subject of the subjects file: a warning, or a stop with the evidence.
 
@@ -603,9 +603,9 @@ def _check_unknown_keys(study, loaded, subjects_name, frame, unknown, subject_va
     match them (case, padding, spaces), or when they are more than max_unmatched_fraction of the
     dataset's keys; below that they are counted and logged."""
     name, dspec = loaded.name, loaded.spec
-    if not len(unknown) and not nothing_matched:
+    if not unknown_keys and not nothing_matched:
         return
-    originals = sorted(set(frame.loc[unknown.index, SUBJECT])) if len(unknown) else sorted(set(frame[SUBJECT]))
+    originals = unknown_keys or sorted(set(frame[SUBJECT]))
     extra, would = subject_keys.undeclared_matches(originals, subject_values.dropna().unique(), steps)
     examples = ", ".join(map(repr, originals[:10]))
     field_name = dspec["key"]
