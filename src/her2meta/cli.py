@@ -69,6 +69,7 @@ def _run_config_check(args) -> int:
     from .config import (WORKFLOW_CONFIG, deprecation_warnings, layered_config, mark_synthetic, study_sheet_problems,
                          validate_config)
     from .coverage import warning_lines
+    from .synthetic import synthetic_studies
     from .errors import ConfigError
     from .mapping import load_mapping
 
@@ -112,8 +113,7 @@ def _run_config_check(args) -> int:
                 print(f"     {line.strip()}", file=sys.stderr)
         return 2
     included = sum(1 for r in rows if r["include"])
-    synthetic = [r["study_id"] for r in mark_synthetic(rows, data_root=config["data_root"], project_root=directory)
-                 if r["include"] and r["synthetic"]]
+    synthetic = synthetic_studies(mark_synthetic(rows, data_root=config["data_root"], project_root=directory))
     print(f"configuration valid: {len(config['analyses'])} analyses ({', '.join(config['analyses'])}), {len(rows)} studies "
           f"({included} included), {mappings} mappings valid")
     if synthetic:

@@ -15,6 +15,7 @@ from .effects import INTERACTION, LEFT_OUT_COLUMNS
 from .figures import MEASURE_LABELS, METHOD_LABELS, count_text
 from .provenance import package_versions
 from .release import suppress_small_counts
+from .synthetic import synthetic_studies
 
 CITATIONS = {
     "FE": "inverse-variance fixed (equal) effect model",
@@ -343,12 +344,6 @@ def limitations(sections: list[dict[str, Any]], documents: list[dict[str, Any]],
         if not row["include"]:
             lines.append(f"{row['label']} not included: {row['exclusion_reason']}.")
     return lines
-
-
-def synthetic_studies(studies: list[dict[str, Any]]) -> list[str]:
-    """study_ids of the included studies whose package carries the synthetic-data marker (the
-    study sheet rows' `synthetic`, set by her2meta.config.mark_synthetic)."""
-    return [s["study_id"] for s in studies if s.get("include") and s.get("synthetic")]
 
 
 def synthetic_banner(studies: list[dict[str, Any]]) -> tuple[str, str] | None:

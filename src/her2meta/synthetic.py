@@ -27,3 +27,9 @@ def is_synthetic(package: Path | str) -> bool:
     """Whether a study package folder carries the synthetic-data marker (a table file never does)."""
     package = Path(package)
     return package.is_dir() and (package / MARKER).is_file()
+
+
+def synthetic_studies(studies: list[dict]) -> list[str]:
+    """study_ids of the included studies whose package carries the marker (the study sheet rows'
+    `synthetic`, set by her2meta.config.mark_synthetic)."""
+    return [s["study_id"] for s in studies if s.get("include") and s.get("synthetic")]
