@@ -373,22 +373,12 @@ def qc_exclusion(record: dict[str, Any]) -> dict[str, Any]:
 # Load-time checks of the mapping's date keys
 
 
-def check_date_keys(spec: dict[str, Any], path: str, kinds: dict[str, str]) -> None:
-    """`study_days:`, `partial_dates:` and `date_anonymization` where they can apply.
-
-    `kinds` is field name -> kind ("number", "string", ...) of the fields the mapping fills."""
-    study, datasets, path = spec["study_id"], spec["datasets"], str(path)
+def check_date_keys(spec: dict[str, Any], path: str) -> None:
+    """`partial_dates:` and `date_anonymization` where they can apply. (`study_days:` on a field
+    that is not a duration, and its dataset references, are checked with every field's rule.)"""
+    study, path = spec["study_id"], str(path)
     anonymization = date_anonymization(spec)
     for name, rule in spec["fields"].items():
-        if "study_days" in rule:
-            if kinds.get(name) not in ("number", "integer"):
-                raise StudyDataError(study, f"field {name} is {kinds.get(name)}: `study_days:` applies to durations only",
-                                     file=path, field=name, hint="remove it, or map it to a time field")
-            for part in ("start", "end"):
-                ref = rule["study_days"].get(part)
-                if isinstance(ref, str) and ref.split(".", 1)[0] not in datasets:
-                    raise StudyDataError(study, f"field {name} reads from dataset {ref.split('.', 1)[0]!r}, which is not declared",
-                                         file=path, field=name, hint=f"declared datasets: {', '.join(datasets)}")
         if "partial_dates" in rule and "dates" not in rule and rule.get("parse") != "date":
             raise StudyDataError(study, f"field {name} has `partial_dates:` but reads no date", file=path, field=name,
                                  hint="partial_dates applies to `dates:` durations and `parse: date` fields; remove it")

@@ -150,7 +150,7 @@ def _check_references(spec: dict[str, Any], path: Path) -> None:
         attempt(_check_constant, study, name, value, allowed, path)
     if not problems:  # the checks below assume the fields, datasets and constants are sound
         attempt(_check_dataset_options, study, spec, path)
-        attempt(_dates.check_date_keys, spec, str(path), {name: field_kind(allowed[name]) for name in spec["fields"]})
+        attempt(_dates.check_date_keys, spec, str(path))
         attempt(check_cutoff, spec, path)
     if len(problems) == 1:
         raise problems[0]
@@ -167,9 +167,10 @@ def _check_field(study, name, rule, allowed, datasets, path) -> None:
         raise StudyDataError(study, f"field {name} is yes/no: it needs a `codes:` map (e.g. Yes: true, No: false)",
                              file=str(path), field=name, hint="list every source value under codes")
     numeric = kind in ("number", "integer")
-    if not numeric and ("unit" in rule or "dates" in rule):
-        raise StudyDataError(study, f"field {name} is {kind}: `{'unit' if 'unit' in rule else 'dates'}:` applies to "
-                             "durations only", file=str(path), field=name, hint="remove it, or map it to a time field")
+    duration_key = next((key for key in ("unit", "dates", "study_days") if key in rule), None)
+    if not numeric and duration_key:
+        raise StudyDataError(study, f"field {name} is {kind}: `{duration_key}:` applies to durations only",
+                             file=str(path), field=name, hint="remove it, or map it to a time field")
     if numeric and rule.get("parse") in ("text", "date"):
         raise StudyDataError(study, f"field {name} is a number: `parse: {rule['parse']}` cannot give one",
                              file=str(path), field=name, hint="use parse: number, integer or percent (or `dates:` for a duration)")
@@ -185,7 +186,8 @@ def _check_field(study, name, rule, allowed, datasets, path) -> None:
         if problem:
             raise StudyDataError(study, f"field {name}: no_record {rule['no_record']!r}: {problem}", file=str(path),
                                  field=name, hint=_CODE_HINTS[kind])
-    refs = _refs(rule.get("from")) + [r for k in ("start", "end") for r in _refs((rule.get("dates") or {}).get(k))]
+    refs = _refs(rule.get("from")) + [r for key in ("dates", "study_days") for part in ("start", "end")
+                                      for r in _refs((rule.get(key) or {}).get(part))]
     for ref in refs:
         if ref.split(".", 1)[0] not in datasets:
             raise StudyDataError(study, f"field {name} reads from dataset {ref.split('.', 1)[0]!r}, which is not declared",
