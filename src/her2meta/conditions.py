@@ -74,7 +74,7 @@ def keep_mask(values: pd.Series, cond: dict[str, Any], decimal: str = ".") -> pd
     if op in COMPARISONS:
         numbers = _numbers(codes.where(~blank, None), decimal)
         compare = COMPARISONS[op]
-        return pd.Series(compare(numbers.fillna(np.nan).to_numpy(dtype=float), float(cond[op])), index=values.index) & ~blank
+        return pd.Series(compare(numbers.to_numpy(dtype=float), float(cond[op])), index=values.index) & ~blank
     targets = [cond["equals"]] if op == "equals" else cond[op]
     wanted = {canonical_code(t) for t in targets}
     hit = codes.isin(wanted - {""}) | (blank & ("" in wanted))
