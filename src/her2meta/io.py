@@ -210,8 +210,12 @@ def read_manifest_records(package_dir: Path | str) -> dict[str, int]:
     return {m.group(1): int(m.group(4)) for m in _manifest_matches(package_dir) if m.group(4) is not None}
 
 
-def verify_against_manifest(path: Path | str, manifest: dict[str, tuple[int, str]], *, study: str, name: str) -> None:
-    """Stop the study if a file differs from its manifest entry (size first: the usual truncation)."""
+def verify_against_manifest(path: Path | str, manifest: dict[str, tuple[int, str]], *, study: str, name: str,
+                            sha256: str | None = None) -> None:
+    """Stop the study if a file differs from its manifest entry (size first: the usual truncation).
+
+    `sha256`: the file's digest when the caller has it already (the extraction records it in QC),
+    so the file is not hashed twice."""
     if name not in manifest:
         return
     path = Path(path)
@@ -227,7 +231,7 @@ def verify_against_manifest(path: Path | str, manifest: dict[str, tuple[int, str
             hint="get a complete copy from the sponsor (or the data-sharing platform); if they re-delivered the file, "
                  "use the new manifest too",
         )
-    if sha256_file(path) != digest:
+    if (sha256 or sha256_file(path)) != digest:
         raise StudyDataError(
             study,
             f"{name} does not match the SHA-256 checksum its package manifest lists: the file was changed or damaged",

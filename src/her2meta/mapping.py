@@ -412,10 +412,11 @@ def _read_and_filter(study, name, dspec, package_dir, raw_cache, qc, *, is_subje
     read_opts = {k: dspec[k] for k in ("encoding", "sep", "decimal", "sheet") if k in dspec}
     cache_key = (str(path), dspec.get("format"), tuple(sorted(read_opts.items())))
     if cache_key not in raw_cache:
-        if manifest and path.is_file():
-            verify_against_manifest(path, manifest, study=study, name=Path(dspec["file"]).as_posix())
+        digest = sha256_file(path) if path.is_file() else None  # hashed once: for the manifest and for QC
+        if manifest and digest:
+            verify_against_manifest(path, manifest, study=study, name=Path(dspec["file"]).as_posix(), sha256=digest)
         raw_cache[cache_key] = read_table(path, study=study, file_format=dspec.get("format"), **read_opts)
-        qc["files"].append({"file": str(path), "sha256": sha256_file(path), "rows": len(raw_cache[cache_key])})
+        qc["files"].append({"file": str(path), "sha256": digest, "rows": len(raw_cache[cache_key])})
     raw = raw_cache[cache_key]
     own = [cond for cond in dspec.get("filter", []) if not cond.get("dataset")]
     needed = [dspec["key"]] + [c["column"] for c in own]
