@@ -36,6 +36,18 @@ def test_normalisers_raise_only_derivation_error_and_keep_index(vals, idx):
     pd.testing.assert_series_equal(s, before)
 
 
+def test_normalisers_accept_valid_values():
+    """The property above must not hold vacuously: on values each normaliser is made for, it
+    returns a result (keeping the index) instead of raising."""
+    cases = {normalize_ihc: ["0", "1+", "2+", "3+"], parse_ypt: ["ypT0", "ypTis", "ypT2"], parse_ypn: ["ypN0", "ypN1"],
+             normalize_bor: ["CR", "PR", "SD", "PD"], receptor_status_from_percent: [0, 1, 50], er_low: [0, 5, 50],
+             parse_regimens: ["docetaxel+trastuzumab"]}
+    for fn, vals in cases.items():
+        s = pd.Series(vals, index=range(100, 100 + len(vals)), dtype=object)
+        out = fn(s)
+        assert out.index.equals(s.index), fn.__name__
+
+
 @settings(max_examples=100, deadline=None)
 @given(st.lists(st.tuples(st.one_of(st.none(), st.floats(0, 20)), st.one_of(st.none(), st.floats(0, 30))),
                 max_size=10))

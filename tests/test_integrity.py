@@ -210,7 +210,7 @@ def test_run_writes_the_table(tmp_path):
 
 
 def test_release_check_finds_no_small_cell_in_the_table(tmp_path):
-    release = pytest.importorskip("her2meta.release")
+    from her2meta import release
     frame = pd.concat([arm("A", 40, 3, missing=2), arm("B", 3, 1), arm("C", 20, 18)], ignore_index=True)
     table = integrity_table([study(published_n=63, published_pcr_by_arm="A=20;B=30;C=80")], {"S1": frame}, Tolerance())
     write_table(tmp_path, table)

@@ -19,7 +19,6 @@ import json
 import os
 import re
 import select
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -28,21 +27,21 @@ from pathlib import Path
 
 import pytest
 import yaml
+from system_tools import system_program
 from workflow_setup import write_run_config
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATES = ROOT / "src" / "her2meta" / "templates"
 STUDIES = ["SIM-NEOSPHERE", "SIM-BUZDAR"]
 ANALYSES = ["pcr_by_hr", "efs_by_hr"]
-CHROMIUM = next((c for c in (shutil.which("chromium"), shutil.which("chromium-browser"), "/usr/bin/chromium")
-                 if c and os.access(c, os.X_OK)), None)
+CHROMIUM, NEEDS_CHROMIUM = system_program("chromium", "chromium-browser", install="apt-get install -y chromium")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--disable-extensions", "--hide-scrollbars", "--mute-audio",
          "--window-size=1280,1000", "--remote-debugging-pipe"]
 
 pytestmark = [
     pytest.mark.workflow,
-    pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (Debian: apt-get install -y chromium)"),
+    NEEDS_CHROMIUM,
 ]
 
 

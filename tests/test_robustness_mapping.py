@@ -182,8 +182,10 @@ def _check_follows_model(data: pd.DataFrame) -> None:
                 assert (numbers <= prop["maximum"]).all(), name
 
 
-def _extract_and_harmonize(package, spec) -> None:
-    """The property: only StudyDataError escapes, QC is valid JSON, output follows the model."""
+def _extract_and_harmonize(package, spec) -> str:
+    """The property: only StudyDataError escapes, QC is valid JSON, output follows the model.
+    Returns where the package ended: "refused by the mapping", "refused by harmonization" or
+    "harmonized"."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         path = _write(folder, package, spec)
@@ -191,16 +193,17 @@ def _extract_and_harmonize(package, spec) -> None:
             result = apply_mapping(load_mapping(path, study=STUDY), folder)
         except StudyDataError as exc:
             assert str(exc).startswith(f"study {STUDY}: ") and (exc.hint or exc.file)
-            return
+            return "refused by the mapping"
         json.loads(canonical_json(result.qc))  # NaN or infinity would not be valid JSON
         assert result.data["patient_id"].is_unique and result.data["patient_id"].notna().all()
         try:
             harmonized, qc = harmonize_study(result.data, study={"study_id": STUDY, "setting": "neoadjuvant"})
         except StudyDataError as exc:
             assert str(exc).startswith(f"study {STUDY}: ")
-            return
+            return "refused by harmonization"
         json.loads(canonical_json(qc))
         _check_follows_model(harmonized)
+        return "harmonized"
 
 
 @SETTINGS
@@ -216,7 +219,20 @@ def test_an_all_blank_package():
     spec = {"mapping_version": 1, "study_id": STUDY, "datasets": {"dm": {"file": "dm.csv", "key": "USUBJID"},
             "tte": {"file": "tte.csv", "key": "USUBJID"}}, "subjects": "dm",
             "fields": {"patient_id": {"from": "dm.USUBJID"}, "er_percent": {"from": "dm.ER", "parse": "percent"}}}
-    _extract_and_harmonize(package, spec)
+    assert _extract_and_harmonize(package, spec) == "harmonized"
+
+
+def test_a_clean_package_is_harmonized():
+    """The fuzz property must not hold vacuously: an ordinary package goes all the way through."""
+    package = ({"dm.csv": pd.DataFrame({"USUBJID": ["S1", "S2", "S3"], "ER": ["0", "50", "90"], "AGE": ["41", "55", "63"]}),
+                "tte.csv": pd.DataFrame({"USUBJID": ["S1", "S2", "S3"], "AVAL": ["12.5", "30", "7"], "CNSR": ["0", "1", "0"],
+                                         "PARAMCD": ["EFS", "EFS", "EFS"]})}, ",", "utf-8")
+    spec = {"mapping_version": 1, "study_id": STUDY, "datasets": {"dm": {"file": "dm.csv", "key": "USUBJID"},
+            "tte": {"file": "tte.csv", "key": "USUBJID"}}, "subjects": "dm",
+            "fields": {"patient_id": {"from": "dm.USUBJID"}, "er_percent": {"from": "dm.ER", "parse": "percent"},
+                       "age_years": {"from": "dm.AGE", "parse": "number"}},
+            "constants": {"setting": "neoadjuvant"}}
+    assert _extract_and_harmonize(package, spec) == "harmonized"
 
 
 # ----------------------------------------------------------------------------------------------
@@ -271,3 +287,14 @@ def test_harmonization_raises_only_clear_errors(frame, threshold, itc, abbreviat
     _check_follows_model(harmonized)
     for exclusion in qc["exclusions"]:  # counted, never silent: each entry a positive count of rows
         assert 0 < exclusion["count"] <= len(frame) and exclusion["reason"] and exclusion["action"]
+
+
+def test_harmonization_takes_a_clean_table():
+    """The property above must not hold vacuously: an ordinary extracted table is harmonized."""
+    frame = pd.DataFrame({"study_id": [STUDY] * 3, "patient_id": ["P0", "P1", "P2"],
+                          "er_percent": [0.0, 50.0, 90.0], "pr_percent": [0.0, 0.0, 20.0],
+                          "her2_ihc": pd.Series(["3+", "2+", "3+"], dtype=object)})
+    harmonized, qc = harmonize_study(frame, study={"study_id": STUDY, "setting": "neoadjuvant"})
+    assert list(harmonized["hr_status"]) == ["negative", "positive", "positive"]
+    json.loads(canonical_json(qc))
+    _check_follows_model(harmonized)

@@ -20,7 +20,7 @@ from her2meta.mapping import load_mapping
 from her2meta.mapping_check import check_mapping
 from her2meta.scaffold import scaffold
 
-pyreadstat = pytest.importorskip("pyreadstat")
+import pyreadstat
 
 N = 40
 ARMS = ("Docetaxel + Trastuzumab", "Docetaxel + Trastuzumab + Pertuzumab")

@@ -9,7 +9,6 @@ zone, not only what its job happened to have.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 import subprocess
@@ -18,14 +17,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from system_tools import system_program
 from workflow_setup import snakemake_command, write_run_config
 
-pytestmark = [
-    pytest.mark.workflow,
-    pytest.mark.skipif(importlib.util.find_spec("snakemake_storage_plugin_fs") is None,
-                       reason="snakemake-storage-plugin-fs not installed (pip install -e '.[cluster]')"),
-    pytest.mark.skipif(shutil.which("rsync") is None, reason="rsync not installed (the fs storage plugin copies with it)"),
-]
+import snakemake_storage_plugin_fs  # noqa: F401  (the cluster extra, installed by the README and CI)
+
+_RSYNC, NEEDS_RSYNC = system_program("rsync", install="apt-get install -y rsync; the fs storage plugin copies with it")
+pytestmark = [pytest.mark.workflow, NEEDS_RSYNC]
 
 SECURE = ("extracted", "harmonized", "estimates")
 
