@@ -164,7 +164,8 @@ def binary_effect(data: pd.DataFrame, *, study_id: str, analysis: str, outcome: 
     if measure in ("OR", "RR") and (ai + ci == 0 or (measure == "OR" and bi + di == 0)):
         est.reason = "no events in either group" if ai + ci == 0 else "every patient had the event"
         return est
-    es = escalc_2x2([ai], [bi], [ci], [di], measure=measure, add=correction, to="only0", drop00=True)
+    # a double zero has no OR or RR, but has an RD (of about 0): kept for RD, as escalc_2x2 does by default
+    es = escalc_2x2([ai], [bi], [ci], [di], measure=measure, add=correction, to="only0", drop00=measure in ("OR", "RR"))
     yi, vi = float(es.yi[0]), float(es.vi[0])
     if not (math.isfinite(yi) and math.isfinite(vi) and vi > 0):
         est.reason = "effect size not estimable from the 2x2 table"
