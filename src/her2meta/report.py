@@ -244,7 +244,9 @@ def _suppress_study_counts(rows: list[dict[str, Any]], min_count: int) -> list[d
                                           placeholder=f"<{min_count}")
     for row in suppressed:
         if isinstance(row.get("excluded"), str):
-            row["excluded"] = re.sub(r"\b([1-9])\b(?= )", lambda m: m.group(1) if int(m.group(1)) >= min_count else f"<{min_count}",
+            # the count leading each "N reason" part (study_rows joins them with "; "), whatever its digits
+            row["excluded"] = re.sub(r"(?:^|(?<=; ))(\d+)(?= )",
+                                     lambda m: f"<{min_count}" if 0 < int(m.group(1)) < min_count else m.group(1),
                                      row["excluded"])
     return suppressed
 
