@@ -1,0 +1,268 @@
+"""Mutation testing of the statistical and safety core, on demand (docs/mutation_testing.md).
+
+mutmut (the `mutation` extra) changes the code one small mistake at a time (a `<` for a `<=`, a
+constant off by one, a dropped argument) and runs the tests that touch the changed function. A
+mutant the tests do not notice "survives": either a test is missing or the change is equivalent
+(it cannot change any result). The modules mutated are `[tool.mutmut] only_mutate` in
+pyproject.toml; the tests are the suite without the workflow tests (the Snakemake runs start
+their own interpreters, which mutmut's switch does not reach).
+
+    python bench/mutation.py run                       # every module (resumes: results are cached)
+    python bench/mutation.py run --committed           # the last commit, not uncommitted edits
+    python bench/mutation.py run her2meta.pool.tau2    # one module, or a pattern: 'her2meta.pool.*'
+    python bench/mutation.py report                    # docs/mutation/report.md and results.json
+    python bench/mutation.py survivors her2meta.effects   # the surviving mutants, as diffs
+
+The work happens in a copy of the repository (build/mutation by default, git-ignored), so a run
+never touches the working tree; results accumulate there across runs, and a module whose code
+or tests did not change is not run again. `run` takes module patterns so a long run can be done
+in chunks within a machine's limits. Equivalent mutants are listed, each with its reason, in
+bench/mutation_equivalent.yaml; the report counts them apart.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import hashlib
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_WORKDIR = ROOT / "build" / "mutation"
+EQUIVALENT_FILE = ROOT / "bench" / "mutation_equivalent.yaml"
+REPORT_DIR = ROOT / "docs" / "mutation"
+
+# mutmut's exit codes, as mutmut.stats.status_by_exit_code reads them (kept here so that the report
+# can be written without importing mutmut).
+STATUS_BY_EXIT_CODE = {1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests", 34: "skipped",
+                       35: "suspicious", 36: "timeout", 24: "timeout", -24: "timeout", 152: "timeout",
+                       255: "timeout", 37: "caught by type check", -11: "segfault", -9: "segfault", None: "not run"}
+DETECTED = {"killed", "timeout", "segfault", "caught by type check"}
+
+
+# ------------------------------------------------------------------------------- the working copy
+
+
+def sync_workdir(workdir: Path, committed: bool = False) -> None:
+    """Copy the repository's files into `workdir`: the working tree (tracked files, and new ones
+    not ignored), or with `committed` the files of the last commit only."""
+    if committed:
+        with tempfile.TemporaryDirectory() as tmp:
+            archive = subprocess.run(["git", "archive", "HEAD"], cwd=ROOT, check=True, capture_output=True).stdout
+            with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+                tar.extractall(tmp, filter="data")
+            names = {p.relative_to(tmp).as_posix() for p in Path(tmp).rglob("*") if p.is_file()}
+            _copy_changed(Path(tmp), names, workdir)
+        return
+    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, check=True,
+                            capture_output=True).stdout.decode().split("\0")
+    _copy_changed(ROOT, {name for name in listed if name and (ROOT / name).is_file()}, workdir)
+
+
+def _copy_changed(source_root: Path, names: set[str], workdir: Path) -> None:
+    workdir.mkdir(parents=True, exist_ok=True)
+    for name in sorted(names):
+        source, target = source_root / name, workdir / name
+        if target.is_file() and target.read_bytes() == source.read_bytes():
+            continue  # unchanged: keeps its time stamp, so mutmut sees no change
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, target)
+    for folder in ("src", "tests"):  # a file deleted in the repository leaves the copy too
+        for path in (workdir / folder).rglob("*"):
+            if path.is_file() and "__pycache__" not in path.parts and \
+                    path.relative_to(workdir).as_posix() not in names:
+                path.unlink()
+
+
+def run(patterns: list[str], workdir: Path, max_children: int, committed: bool = False) -> int:
+    sync_workdir(workdir, committed)
+    names = [p if p.endswith("*") else f"{p}.*" for p in patterns]
+    command = [sys.executable, "-m", "mutmut", "run", "--max-children", str(max_children), *names]
+    log = workdir / "mutmut.log"
+    started = time.monotonic()
+    with log.open("a", encoding="utf-8") as out:
+        out.write(f"\n$ {' '.join(command)}\n")
+        out.flush()
+        env = {**os.environ, "PYTHONHASHSEED": "0"}
+        env.pop("PYTHONPATH", None)  # mutmut puts its mutated copy of src/ first itself
+        finished = subprocess.run(command, cwd=workdir, stdout=out, stderr=subprocess.STDOUT, env=env)
+    seconds = time.monotonic() - started
+    with (workdir / "runs.jsonl").open("a", encoding="utf-8") as runs:
+        runs.write(json.dumps({"patterns": patterns, "seconds": round(seconds, 1), "max_children": max_children,
+                               "exit_code": finished.returncode, "at": time.strftime("%Y-%m-%dT%H:%M:%S")}) + "\n")
+    print(f"mutmut {'finished' if finished.returncode == 0 else 'stopped (exit %d)' % finished.returncode} "
+          f"in {seconds:.0f} s; log: {log}")
+    return finished.returncode
+
+
+# ------------------------------------------------------------------------------------ the results
+
+
+def module_of(mutant: str) -> str:
+    """her2meta.pool.tau2.x_reml__mutmut_3 -> her2meta.pool.tau2 (methods: x_Class__method)."""
+    return mutant.rsplit(".", 1)[0]
+
+
+def read_results(workdir: Path) -> dict[str, dict[str, str]]:
+    """module -> mutant -> status, from the .meta files mutmut keeps beside each mutated file."""
+    results: dict[str, dict[str, str]] = defaultdict(dict)
+    for meta in sorted((workdir / "mutants").rglob("*.py.meta")):
+        codes = json.loads(meta.read_text(encoding="utf-8")).get("exit_code_by_key", {})
+        for mutant, code in codes.items():
+            results[module_of(mutant)][mutant] = STATUS_BY_EXIT_CODE.get(code, "suspicious")
+    return dict(results)
+
+
+def diffs(workdir: Path, mutants: list[str]) -> dict[str, str]:
+    """Diffs of many mutants, one interpreter per source file."""
+    by_source: dict[str, list[str]] = defaultdict(list)
+    for mutant in mutants:
+        source = "src/" + module_of(mutant).replace(".", "/") + ".py"
+        if not (workdir / source).exists():
+            source = source.removesuffix(".py") + "/__init__.py"
+        by_source[source].append(mutant)
+    found: dict[str, str] = {}
+    code = ("import os, sys, json; os.chdir(sys.argv[1]);"
+            "from mutmut.mutation.diff_apply import get_diff_for_mutant;"
+            "print(json.dumps({m: get_diff_for_mutant(m, path=sys.argv[2]) for m in sys.argv[3:]}))")
+    for source, names in sorted(by_source.items()):
+        out = subprocess.run([sys.executable, "-c", code, str(workdir), source, *names], capture_output=True, text=True)
+        if out.returncode != 0:
+            raise SystemExit(f"could not read the mutants of {source}: {out.stderr[-500:]}")
+        found.update(json.loads(out.stdout))
+    return found
+
+
+def changed_lines(diff: str) -> list[str]:
+    """The -/+ lines of a diff, stripped: what identifies a mutant across renumbering."""
+    return [line[0] + line[1:].strip() for line in diff.splitlines()
+            if line[:1] in "-+" and not line.startswith(("---", "+++"))]
+
+
+def mutation_key(mutant: str, diff: str) -> str:
+    """A name for a mutant that survives renumbering: module, function and the changed lines."""
+    function = mutant.rsplit(".", 1)[1].split("__mutmut_")[0]
+    digest = hashlib.sha256("\n".join(changed_lines(diff)).encode()).hexdigest()[:12]
+    return f"{module_of(mutant)}:{function}:{digest}"
+
+
+def load_equivalents() -> dict[str, str]:
+    """mutation key -> why the mutant cannot change a result."""
+    if not EQUIVALENT_FILE.exists():
+        return {}
+    entries = yaml.safe_load(EQUIVALENT_FILE.read_text(encoding="utf-8")) or []
+    return {entry["key"]: entry["reason"] for entry in entries}
+
+
+def summarize(results: dict[str, dict[str, str]], equivalent: set[str]) -> list[dict]:
+    rows = []
+    for module in sorted(results):
+        statuses = Counter("equivalent" if m in equivalent else s for m, s in results[module].items())
+        detected = sum(statuses[s] for s in DETECTED)
+        judged = sum(statuses.values()) - statuses["equivalent"] - statuses["not run"] - statuses["skipped"]
+        rows.append({"module": module, "mutants": sum(statuses.values()), "killed": statuses["killed"],
+                     "timeout": statuses["timeout"] + statuses["segfault"], "survived": statuses["survived"],
+                     "no_tests": statuses["no tests"], "suspicious": statuses["suspicious"],
+                     "equivalent": statuses["equivalent"], "not_run": statuses["not run"],
+                     "score": round(100 * detected / judged, 1) if judged else None})
+    return rows
+
+
+def report(workdir: Path, out_dir: Path) -> None:
+    results = read_results(workdir)
+    if not results:
+        raise SystemExit(f"no mutation results under {workdir}/mutants: run `python bench/mutation.py run` first")
+    open_mutants = sorted(m for module in results.values() for m, s in module.items()
+                          if s in ("survived", "no tests", "suspicious"))
+    texts = diffs(workdir, open_mutants)
+    equivalents = load_equivalents()
+    keys = {m: mutation_key(m, texts[m]) for m in open_mutants}
+    equivalent = {m for m, key in keys.items() if key in equivalents}
+    rows = summarize(results, equivalent)
+    total = {name: sum(r[name] for r in rows) for name in
+             ("mutants", "killed", "timeout", "survived", "no_tests", "suspicious", "equivalent", "not_run")}
+    judged = total["mutants"] - total["equivalent"] - total["not_run"]
+    total_score = round(100 * (total["killed"] + total["timeout"]) / judged, 1) if judged else None
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    survivors = [{"mutant": m, "key": keys[m], "status": results[module_of(m)][m], "diff": texts[m]}
+                 for m in open_mutants if m not in equivalent]
+    (out_dir / "results.json").write_text(json.dumps(
+        {"modules": rows, "total": {**total, "score": total_score}, "survivors": survivors}, indent=1, sort_keys=True) + "\n",
+        encoding="utf-8")
+
+    lines = ["# Mutation testing report", "",
+             "Written by `python bench/mutation.py report` from the last runs of `python bench/mutation.py run`",
+             "(how to read it: docs/mutation_testing.md). Score = mutants detected (killed or timed out)",
+             "/ mutants judged (all but the equivalent ones and those not run yet).", "",
+             "| module | mutants | killed | timeout | survived | no tests | suspicious | equivalent | not run | score % |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in rows + [{"module": "**all**", **total, "score": total_score}]:
+        lines.append(f"| {r['module']} | {r['mutants']} | {r['killed']} | {r['timeout']} | {r['survived']} | "
+                     f"{r['no_tests']} | {r['suspicious']} | {r['equivalent']} | {r['not_run']} | "
+                     f"{'' if r['score'] is None else r['score']} |")
+    lines += ["", f"## Surviving mutants ({len(survivors)})", "",
+              "Each is a change to the code that no test noticed. Kill it with a test that states the rule",
+              "it protects, or list it in bench/mutation_equivalent.yaml with its key and the reason it cannot",
+              "change a result.", ""]
+    for module in sorted({module_of(s["mutant"]) for s in survivors}):
+        lines += [f"### {module}", ""]
+        for s in (s for s in survivors if module_of(s["mutant"]) == module):
+            lines += [f"`{s['mutant']}` ({s['status']}; key `{s['key']}`)", "", "```diff",
+                      *[line for line in s["diff"].splitlines() if not line.startswith(("---", "+++"))], "```", ""]
+    (out_dir / "report.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print(f"wrote {out_dir / 'report.md'}: {total['mutants']} mutants, score {total_score} %, "
+          f"{len(survivors)} surviving, {total['equivalent']} equivalent")
+
+
+def show_survivors(patterns: list[str], workdir: Path) -> None:
+    results = read_results(workdir)
+    chosen = sorted(m for module, found in results.items() for m, s in found.items()
+                    if s in ("survived", "no tests", "suspicious")
+                    and any(fnmatch.fnmatch(module, p) or fnmatch.fnmatch(m, p) for p in patterns))
+    texts = diffs(workdir, chosen)
+    equivalents = load_equivalents()
+    for mutant in chosen:
+        key = mutation_key(mutant, texts[mutant])
+        note = f"  [equivalent: {equivalents[key]}]" if key in equivalents else ""
+        print(f"# {mutant} ({results[module_of(mutant)][mutant]}) key {key}{note}\n{texts[mutant]}\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR, help="working copy (default build/mutation)")
+    commands = parser.add_subparsers(dest="command", required=True)
+    run_parser = commands.add_parser("run", help="run mutmut on the modules matching the patterns (default: all)")
+    run_parser.add_argument("patterns", nargs="*", help="module names or patterns, e.g. her2meta.pool.tau2")
+    run_parser.add_argument("--max-children", type=int, default=os.cpu_count() or 2)
+    run_parser.add_argument("--committed", action="store_true",
+                            help="mutate the last commit, not the working tree (uncommitted edits left out)")
+    report_parser = commands.add_parser("report", help="write docs/mutation/report.md and results.json")
+    report_parser.add_argument("--out", type=Path, default=REPORT_DIR)
+    survivors_parser = commands.add_parser("survivors", help="print the surviving mutants of some modules as diffs")
+    survivors_parser.add_argument("patterns", nargs="+")
+    args = parser.parse_args(argv)
+    workdir = args.workdir.resolve()
+    if args.command == "run":
+        return run(args.patterns, workdir, args.max_children, args.committed)
+    if args.command == "report":
+        report(workdir, args.out)
+    else:
+        show_survivors(args.patterns, workdir)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
