@@ -38,6 +38,10 @@ EFFECTS = [
     pytest.param((3, 7, 4, 6), "OR", -0.4418327522790392, 0.8928571428571428, False, id="OR_no_zero_3_7_4_6"),
     pytest.param((3, 7, 4, 6), "RR", -0.28768207245178107, 0.3833333333333333, False, id="RR_no_zero_3_7_4_6"),
     pytest.param((3, 7, 4, 6), "RD", -0.1, 0.045, False, id="RD_no_zero_3_7_4_6"),
+    # a cell of 1 is not a zero: no correction (only a zero cell triggers it)
+    pytest.param((1, 9, 4, 6), "OR", -1.791759469228055, 1.527777777777778, False, id="OR_cell_of_1_uncorrected_1_9_4_6"),
+    pytest.param((1, 9, 4, 6), "RR", -1.3862943611198906, 1.05, False, id="RR_cell_of_1_uncorrected_1_9_4_6"),
+    pytest.param((1, 9, 4, 6), "RD", -0.3, 0.033, False, id="RD_cell_of_1_uncorrected_1_9_4_6"),
     pytest.param((0, 7, 4, 6), "OR", -2.340325420976893, 2.5094017094017094, True, id="OR_a0_as_0.5_7.5_4.5_6.5"),
     pytest.param((0, 7, 4, 6), "RR", -1.8787708462176849, 2.0063131313131315, True, id="RR_a0_as_0.5_7.5_4.5_6.5"),
     pytest.param((0, 7, 4, 6), "RD", -0.3465909090909091, 0.029300176676371147, True, id="RD_a0_as_0.5_7.5_4.5_6.5"),
