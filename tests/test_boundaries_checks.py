@@ -90,3 +90,31 @@ def test_config_limits(section, key, value, accepted):
     else:
         with pytest.raises(ConfigError):
             validate_config(config)
+
+
+RECEPTOR_SCALE = [
+    # (er_percent values, declared scale, stops): a value strictly between 0 and 1 beside percentages
+    # looks like a fraction (0.3 = 30%) and stops the study unless the mapping declares the scale
+    pytest.param([0.0, 1.0, 50.0], None, False, id="whole_0_and_1_with_percentages_ok"),
+    pytest.param([0.5, 50.0], None, True, id="0.5_with_percentages_stops"),
+    pytest.param([0.99, 50.0], None, True, id="0.99_with_percentages_stops"),
+    pytest.param([1.01, 50.0], None, False, id="1.01_with_percentages_ok"),
+    pytest.param([0.5, 50.0], "percent", False, id="0.5_declared_percent_ok"),
+    pytest.param([0.0, 0.3, 1.0], None, True, id="all_in_0_1_not_whole_stops"),
+]
+
+
+@pytest.mark.parametrize("values, scale, stops", RECEPTOR_SCALE)
+def test_receptor_values_that_look_like_fractions(values, scale, stops):
+    """ER 0.5% read as a percentage is negative, read as a fraction (50%) positive: the mapping must say."""
+    from her2meta.errors import StudyDataError
+    from her2meta.plausibility import check_receptor_scale
+
+    data = pd.DataFrame({"patient_id": [f"P{i}" for i in range(len(values))], "er_percent": values})
+    rules = {"er_percent": {"scale": scale}} if scale else {}
+    where = lambda name: "adsl.xpt"  # noqa: E731
+    if stops:
+        with pytest.raises(StudyDataError, match="fraction"):
+            check_receptor_scale(data, rules, "S", where)
+    else:
+        check_receptor_scale(data, rules, "S", where)
