@@ -23,6 +23,7 @@ bench/mutation_equivalent.yaml; the report counts them apart.
 from __future__ import annotations
 
 import argparse
+import ast
 import fnmatch
 import hashlib
 import io
@@ -33,6 +34,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import textwrap
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -79,6 +81,11 @@ def _copy_changed(source_root: Path, names: set[str], workdir: Path) -> None:
             continue  # unchanged: keeps its time stamp, so mutmut sees no change
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source, target)
+    for name in sorted(n for n in names if n.startswith("src/") and not n.endswith(".py")):
+        # mutmut copies data files (schemas, templates) into its mutants/ tree only once
+        copied = workdir / "mutants" / name
+        if copied.parent.is_dir() and (not copied.is_file() or copied.read_bytes() != (source_root / name).read_bytes()):
+            shutil.copy2(source_root / name, copied)
     for folder in ("src", "tests"):  # a file deleted in the repository leaves the copy too
         for path in (workdir / folder).rglob("*"):
             if path.is_file() and "__pycache__" not in path.parts and \
@@ -97,12 +104,13 @@ def run(patterns: list[str], workdir: Path, max_children: int, committed: bool =
         out.flush()
         env = {**os.environ, "PYTHONHASHSEED": "0"}
         env.pop("PYTHONPATH", None)  # mutmut puts its mutated copy of src/ first itself
-        finished = subprocess.run(command, cwd=workdir, stdout=out, stderr=subprocess.STDOUT, env=env)
+        finished = subprocess.run(command, check=False, cwd=workdir, stdout=out, stderr=subprocess.STDOUT, env=env)
     seconds = time.monotonic() - started
     with (workdir / "runs.jsonl").open("a", encoding="utf-8") as runs:
         runs.write(json.dumps({"patterns": patterns, "seconds": round(seconds, 1), "max_children": max_children,
                                "exit_code": finished.returncode, "at": time.strftime("%Y-%m-%dT%H:%M:%S")}) + "\n")
-    print(f"mutmut {'finished' if finished.returncode == 0 else 'stopped (exit %d)' % finished.returncode} "
+    outcome = "finished" if finished.returncode == 0 else f"stopped (exit {finished.returncode})"
+    print(f"mutmut {outcome} "
           f"in {seconds:.0f} s; log: {log}")
     return finished.returncode
 
@@ -138,7 +146,8 @@ def diffs(workdir: Path, mutants: list[str]) -> dict[str, str]:
             "from mutmut.mutation.diff_apply import get_diff_for_mutant;"
             "print(json.dumps({m: get_diff_for_mutant(m, path=sys.argv[2]) for m in sys.argv[3:]}))")
     for source, names in sorted(by_source.items()):
-        out = subprocess.run([sys.executable, "-c", code, str(workdir), source, *names], capture_output=True, text=True)
+        out = subprocess.run([sys.executable, "-c", code, str(workdir), source, *names], check=False, capture_output=True,
+                             text=True)
         if out.returncode != 0:
             raise SystemExit(f"could not read the mutants of {source}: {out.stderr[-500:]}")
         found.update(json.loads(out.stdout))
@@ -166,18 +175,62 @@ def load_equivalents() -> dict[str, str]:
     return {entry["key"]: entry["reason"] for entry in entries}
 
 
-def summarize(results: dict[str, dict[str, str]], equivalent: set[str]) -> list[dict]:
+def diff_sides(diff: str) -> tuple[str, str]:
+    """The function before and after the mutation, rebuilt from mutmut's diff of it."""
+    before, after = [], []
+    for line in diff.splitlines():
+        if line.startswith(("---", "+++", "@@")):
+            continue
+        tag, text = line[:1], line[1:]
+        if tag in (" ", "-"):
+            before.append(text)
+        if tag in (" ", "+"):
+            after.append(text)
+    return "\n".join(before), "\n".join(after)
+
+
+def text_only(diff: str) -> bool:
+    """Whether the mutation changes nothing but the text of string literals (a message, a hint, a
+    label): the code with every string emptied is the same before and after."""
+    def blanked(source: str) -> str | None:
+        try:
+            tree = ast.parse(textwrap.dedent(source))
+        except SyntaxError:
+            return None
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                node.value = ""
+        return ast.dump(tree)
+    before, after = (blanked(side) for side in diff_sides(diff))
+    return before is not None and before == after
+
+
+COLUMNS = ("mutants", "killed", "timeout", "survived", "text_only", "no_tests", "suspicious", "equivalent", "not_run")
+
+
+def summarize(results: dict[str, dict[str, str]], kinds: dict[str, str]) -> list[dict]:
+    """One row per module. `kinds` names the open mutants: equivalent, text_only or survived."""
     rows = []
     for module in sorted(results):
-        statuses = Counter("equivalent" if m in equivalent else s for m, s in results[module].items())
-        detected = sum(statuses[s] for s in DETECTED)
-        judged = sum(statuses.values()) - statuses["equivalent"] - statuses["not run"] - statuses["skipped"]
-        rows.append({"module": module, "mutants": sum(statuses.values()), "killed": statuses["killed"],
-                     "timeout": statuses["timeout"] + statuses["segfault"], "survived": statuses["survived"],
-                     "no_tests": statuses["no tests"], "suspicious": statuses["suspicious"],
-                     "equivalent": statuses["equivalent"], "not_run": statuses["not run"],
-                     "score": round(100 * detected / judged, 1) if judged else None})
+        statuses = Counter(kinds.get(m, s) for m, s in results[module].items())
+        row = {"module": module, "mutants": sum(statuses.values()), "killed": statuses["killed"],
+               "timeout": statuses["timeout"] + statuses["segfault"] + statuses["caught by type check"],
+               "survived": statuses["survived"], "text_only": statuses["text_only"], "no_tests": statuses["no tests"],
+               "suspicious": statuses["suspicious"], "equivalent": statuses["equivalent"],
+               "not_run": statuses["not run"] + statuses["skipped"]}
+        rows.append(with_scores(row))
     return rows
+
+
+def with_scores(row: dict) -> dict:
+    """score: detected / judged (all but equivalent and not run); logic_score sets the text-only
+    survivors aside as well."""
+    detected = row["killed"] + row["timeout"]
+    judged = row["mutants"] - row["equivalent"] - row["not_run"]
+    row["score"] = round(100 * detected / judged, 1) if judged else None
+    logic = judged - row["text_only"]
+    row["logic_score"] = round(100 * detected / logic, 1) if logic else None
+    return row
 
 
 def report(workdir: Path, out_dir: Path) -> None:
@@ -189,31 +242,36 @@ def report(workdir: Path, out_dir: Path) -> None:
     texts = diffs(workdir, open_mutants)
     equivalents = load_equivalents()
     keys = {m: mutation_key(m, texts[m]) for m in open_mutants}
-    equivalent = {m for m, key in keys.items() if key in equivalents}
-    rows = summarize(results, equivalent)
-    total = {name: sum(r[name] for r in rows) for name in
-             ("mutants", "killed", "timeout", "survived", "no_tests", "suspicious", "equivalent", "not_run")}
-    judged = total["mutants"] - total["equivalent"] - total["not_run"]
-    total_score = round(100 * (total["killed"] + total["timeout"]) / judged, 1) if judged else None
+    kinds = {}
+    for m in open_mutants:
+        if keys[m] in equivalents:
+            kinds[m] = "equivalent"
+        elif results[module_of(m)][m] == "survived" and text_only(texts[m]):
+            kinds[m] = "text_only"
+    rows = summarize(results, kinds)
+    total = with_scores({"module": "**all**", **{name: sum(r[name] for r in rows) for name in COLUMNS}})
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    survivors = [{"mutant": m, "key": keys[m], "status": results[module_of(m)][m], "diff": texts[m]}
-                 for m in open_mutants if m not in equivalent]
+    survivors = [{"mutant": m, "key": keys[m], "status": kinds.get(m, results[module_of(m)][m]), "diff": texts[m]}
+                 for m in open_mutants if kinds.get(m) != "equivalent"]
     (out_dir / "results.json").write_text(json.dumps(
-        {"modules": rows, "total": {**total, "score": total_score}, "survivors": survivors}, indent=1, sort_keys=True) + "\n",
-        encoding="utf-8")
+        {"modules": rows, "total": total, "survivors": survivors}, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+
+    def cell(value) -> str:
+        return "" if value is None else str(value)
 
     lines = ["# Mutation testing report", "",
-             "Written by `python bench/mutation.py report` from the last runs of `python bench/mutation.py run`",
-             "(how to read it: docs/mutation_testing.md). Score = mutants detected (killed or timed out)",
-             "/ mutants judged (all but the equivalent ones and those not run yet).", "",
-             "| module | mutants | killed | timeout | survived | no tests | suspicious | equivalent | not run | score % |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    for r in rows + [{"module": "**all**", **total, "score": total_score}]:
-        lines.append(f"| {r['module']} | {r['mutants']} | {r['killed']} | {r['timeout']} | {r['survived']} | "
-                     f"{r['no_tests']} | {r['suspicious']} | {r['equivalent']} | {r['not_run']} | "
-                     f"{'' if r['score'] is None else r['score']} |")
-    lines += ["", f"## Surviving mutants ({len(survivors)})", "",
+             "Written by `python bench/mutation.py report` from the runs of `python bench/mutation.py run`",
+             "(how to read it: docs/mutation_testing.md). **score** = detected (killed or timed out) / judged",
+             "(all but the equivalent mutants and those not run yet); **logic score** also sets aside the",
+             "survivors that change only the text of a string (a message or a label).", "",
+             ("| module | mutants | killed | timeout | survived | text only | no tests | suspicious | equivalent "
+              "| not run | score % | logic score % |"),
+             "|---|" + "---:|" * 11]
+    for r in rows + [total]:
+        lines.append("| " + " | ".join([r["module"], *(cell(r[c]) for c in COLUMNS), cell(r["score"]),
+                                        cell(r["logic_score"])]) + " |")
+    lines += ["", f"## Open mutants ({len(survivors)})", "",
               "Each is a change to the code that no test noticed. Kill it with a test that states the rule",
               "it protects, or list it in bench/mutation_equivalent.yaml with its key and the reason it cannot",
               "change a result.", ""]
@@ -223,8 +281,8 @@ def report(workdir: Path, out_dir: Path) -> None:
             lines += [f"`{s['mutant']}` ({s['status']}; key `{s['key']}`)", "", "```diff",
                       *[line for line in s["diff"].splitlines() if not line.startswith(("---", "+++"))], "```", ""]
     (out_dir / "report.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    print(f"wrote {out_dir / 'report.md'}: {total['mutants']} mutants, score {total_score} %, "
-          f"{len(survivors)} surviving, {total['equivalent']} equivalent")
+    print(f"wrote {out_dir / 'report.md'}: {total['mutants']} mutants, {total['not_run']} not run yet, "
+          f"score {total['score']} %, logic score {total['logic_score']} %, {len(survivors)} open")
 
 
 def show_survivors(patterns: list[str], workdir: Path) -> None:
