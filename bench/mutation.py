@@ -12,6 +12,7 @@ their own interpreters, which mutmut's switch does not reach).
     python bench/mutation.py run her2meta.pool.tau2    # one module, or a pattern: 'her2meta.pool.*'
     python bench/mutation.py report                    # docs/mutation/report.md and results.json
     python bench/mutation.py survivors her2meta.effects   # the surviving mutants, as diffs
+    python bench/mutation.py try 'her2meta.effects.x_binary_effect*' --tests tests/test_effects.py
 
 The work happens in a copy of the repository (build/mutation by default, git-ignored), so a run
 never touches the working tree; results accumulate there across runs, and a module whose code
@@ -298,6 +299,30 @@ def show_survivors(patterns: list[str], workdir: Path) -> None:
         print(f"# {mutant} ({results[module_of(mutant)][mutant]}) key {key}{note}\n{texts[mutant]}\n")
 
 
+def try_tests(patterns: list[str], tests: list[str], workdir: Path) -> int:
+    """Run `tests` (from the working tree) against each open mutant matching `patterns`, as mutmut
+    runs them: the mutated copy of src/ first on the path, the mutant switched on by name. Quick
+    feedback while writing a test; `run <module>` afterwards records the result."""
+    results = read_results(workdir)
+    chosen = sorted(m for found in results.values() for m, status in found.items()
+                    if status in ("survived", "no tests", "suspicious") and any(fnmatch.fnmatch(m, p) or
+                                                                                 fnmatch.fnmatch(module_of(m), p)
+                                                                                 for p in patterns))
+    if not chosen:
+        raise SystemExit(f"no open mutant matches {patterns} in {workdir}")
+    env = {**os.environ, "PYTHONPATH": str(workdir / "mutants" / "src")}
+    still_open = 0
+    for mutant in chosen:
+        outcome = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests],
+                                 check=False, cwd=ROOT, capture_output=True, text=True,
+                                 env={**env, "MUTANT_UNDER_TEST": mutant})
+        killed = outcome.returncode != 0
+        still_open += not killed
+        print(f"{'killed  ' if killed else 'SURVIVED'} {mutant}")
+    print(f"{len(chosen) - still_open} of {len(chosen)} killed by {' '.join(tests)}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR, help="working copy (default build/mutation)")
@@ -311,10 +336,15 @@ def main(argv: list[str] | None = None) -> int:
     report_parser.add_argument("--out", type=Path, default=REPORT_DIR)
     survivors_parser = commands.add_parser("survivors", help="print the surviving mutants of some modules as diffs")
     survivors_parser.add_argument("patterns", nargs="+")
+    try_parser = commands.add_parser("try", help="run some tests against the open mutants matching the patterns")
+    try_parser.add_argument("patterns", nargs="+")
+    try_parser.add_argument("--tests", nargs="+", required=True, help="pytest arguments, e.g. tests/test_effects.py")
     args = parser.parse_args(argv)
     workdir = args.workdir.resolve()
     if args.command == "run":
         return run(args.patterns, workdir, args.max_children, args.committed)
+    if args.command == "try":
+        return try_tests(args.patterns, args.tests, workdir)
     if args.command == "report":
         report(workdir, args.out)
     else:
