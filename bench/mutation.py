@@ -18,7 +18,7 @@ The work happens in a copy of the repository (build/mutation by default, git-ign
 never touches the working tree; results accumulate there across runs, and a module whose code
 or tests did not change is not run again. `run` takes module patterns so a long run can be done
 in chunks within a machine's limits. Equivalent mutants are listed, each with its reason, in
-bench/mutation_equivalent.yaml; the report counts them apart.
+bench/mutation_equivalent/<module>.yaml; the report counts them apart.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_WORKDIR = ROOT / "build" / "mutation"
-EQUIVALENT_FILE = ROOT / "bench" / "mutation_equivalent.yaml"
+EQUIVALENT_DIR = ROOT / "bench" / "mutation_equivalent"
 REPORT_DIR = ROOT / "docs" / "mutation"
 
 # mutmut's exit codes, as mutmut.stats.status_by_exit_code reads them (kept here so that the report
@@ -169,11 +169,14 @@ def mutation_key(mutant: str, diff: str) -> str:
 
 
 def load_equivalents() -> dict[str, str]:
-    """mutation key -> why the mutant cannot change a result."""
-    if not EQUIVALENT_FILE.exists():
-        return {}
-    entries = yaml.safe_load(EQUIVALENT_FILE.read_text(encoding="utf-8")) or []
-    return {entry["key"]: entry["reason"] for entry in entries}
+    """mutation key -> why the mutant cannot change a result (bench/mutation_equivalent/*.yaml)."""
+    found: dict[str, str] = {}
+    for path in sorted(EQUIVALENT_DIR.glob("*.yaml")):
+        for entry in yaml.safe_load(path.read_text(encoding="utf-8")) or []:
+            if not str(entry.get("reason", "")).strip():
+                raise SystemExit(f"{path.relative_to(ROOT)}: {entry.get('key')} needs a reason")
+            found[entry["key"]] = entry["reason"]
+    return found
 
 
 def diff_sides(diff: str) -> tuple[str, str]:
@@ -274,7 +277,7 @@ def report(workdir: Path, out_dir: Path) -> None:
                                         cell(r["logic_score"])]) + " |")
     lines += ["", f"## Open mutants ({len(survivors)})", "",
               "Each is a change to the code that no test noticed. Kill it with a test that states the rule",
-              "it protects, or list it in bench/mutation_equivalent.yaml with its key and the reason it cannot",
+              "it protects, or list it in bench/mutation_equivalent/<module>.yaml with its key and the reason it cannot",
               "change a result.", ""]
     for module in sorted({module_of(s["mutant"]) for s in survivors}):
         lines += [f"### {module}", ""]
