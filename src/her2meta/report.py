@@ -263,7 +263,7 @@ def methods_paragraph(config: dict[str, Any], versions: dict[str, str]) -> str:
         "Individual participant data of each study were mapped onto one harmonized data model with a declarative, per-study mapping.",
         f"Hormone-receptor (HR) status was positive when ER or PR stained at least {h['hr_threshold_percent']:g}% of tumour nuclei "
         "(ASCO/CAP 2020); where a sponsor reported only categories, these were taken as given and flagged.",
-        "HER2 status followed the ASCO/CAP 2018/2023 IHC and dual-probe ISH rules.",
+        "HER2 status followed the ASCO/CAP 2018 and 2023 IHC and dual-probe ISH rules.",
         "pCR was derived from ypT and ypN as ypT0/is ypN0 (primary), ypT0 ypN0 and ypT0/is"
         + (", counting isolated tumour cells in nodes as pCR." if h["itc_is_pcr"] else "; isolated tumour cells in nodes (ypN0(i+)) did not count as pCR."),
         "Within each study (two-stage approach), binary outcomes were compared with the 2x2 table (odds ratio, risk ratio or "

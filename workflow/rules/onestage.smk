@@ -7,6 +7,7 @@ rule onestage_analysis:
         ),
     params:
         analysis=lambda wc: config["analyses"][wc.analysis],
+        level=config["pooling"]["level"],
     log:
         f"{LOGS}/onestage_analysis/{{analysis}}.log",
     conda:

@@ -19,7 +19,7 @@ rule plot_km:
     params:
         analysis=lambda wc: config["analyses"][wc.analysis],
         labels={s: STUDY[s]["label"] for s in STUDY},
-        min_count=5,
+        min_count=config["release"]["min_cell_count"],
     log:
         f"{LOGS}/plot_km/{{analysis}}.log",
     conda:

@@ -23,6 +23,14 @@ def design(data: pd.DataFrame, spec: dict[str, Any]) -> tuple[pd.DataFrame, list
     population = select_population(data, spec.get("population"))
     needed = [spec["outcome"]] if spec["type"] == "binary" else [spec["time"], spec["event"]]
     kept, _, _ = split_groups(population, spec["compare"], needed)
+    if spec["type"] == "survival" and spec.get("landmark_months") is not None and len(kept):
+        # The patients and times of the two-stage landmark analysis (effects.cox_effect).
+        from .. import survival
+
+        mask, shifted = survival.landmark(kept[spec["time"]].to_numpy(float), kept[spec["event"]].to_numpy(int),
+                                          spec["landmark_months"])
+        kept = kept.loc[mask].copy()
+        kept[spec["time"]] = shifted[mask]
     covariates = ["exposed"]
     within = spec.get("within")
     if within:
@@ -55,17 +63,23 @@ def _terms(result, covariates: list[str], spec: dict[str, Any]) -> list[dict[str
     return out
 
 
-def fit_onestage(data: pd.DataFrame, spec: dict[str, Any]) -> dict[str, Any]:
+def fit_onestage(data: pd.DataFrame, spec: dict[str, Any], level: float = 95.0) -> dict[str, Any]:
+    """level: confidence level in percent (pooling.level), as for the two-stage estimates."""
     from ..onestage import stratified_cox, stratified_logistic
 
     kept, covariates = design(data, spec)
     models = []
+    conf = level / 100
     if spec["type"] == "binary":
-        variants = [("Logistic, study-specific intercepts", lambda: stratified_logistic(kept, "y", covariates, method="fixed_intercepts")),
-                    ("Conditional logistic, stratified by study", lambda: stratified_logistic(kept, "y", covariates, method="conditional"))]
+        variants = [("Logistic, study-specific intercepts",
+                     lambda: stratified_logistic(kept, "y", covariates, method="fixed_intercepts", conf_level=conf)),
+                    ("Conditional logistic, stratified by study",
+                     lambda: stratified_logistic(kept, "y", covariates, method="conditional", conf_level=conf))]
     else:
-        variants = [("Cox, baseline hazard per study", lambda: stratified_cox(kept, spec["time"], spec["event"], covariates)),
-                    ("Cox, baseline hazard per study, robust SE", lambda: stratified_cox(kept, spec["time"], spec["event"], covariates, robust=True))]
+        variants = [("Cox, baseline hazard per study",
+                     lambda: stratified_cox(kept, spec["time"], spec["event"], covariates, conf_level=conf)),
+                    ("Cox, baseline hazard per study, robust SE",
+                     lambda: stratified_cox(kept, spec["time"], spec["event"], covariates, robust=True, conf_level=conf))]
     for label, fit in variants:
         result = fit()
         entry: dict[str, Any] = {"label": label, "n": int(result.n), "k": int(result.k_studies), "method": result.method}
@@ -83,7 +97,7 @@ def run(*, inputs, outputs, params, wildcards, logger) -> None:
     frames = {Path(p).stem: read_parquet(p) for p in inputs.data}
     data = pd.concat(frames.values(), ignore_index=True)
     spec = params["analysis"]
-    result = fit_onestage(data, spec)
+    result = fit_onestage(data, spec, params["level"])
     failed = sorted(study for study, frame in frames.items() if frame.attrs.get("failed"))
     if failed:  # --keep-going: say which studies gave no patients, and why the model may have none
         result["note"] += f" Studies that failed (--keep-going) contribute no patients: {', '.join(failed)}."
