@@ -8,7 +8,7 @@ pyproject.toml; the tests are the suite without the workflow tests (the Snakemak
 their own interpreters, which mutmut's switch does not reach).
 
     python bench/mutation.py run                       # every module (resumes: results are cached)
-    python bench/mutation.py run --committed           # the last commit, not uncommitted edits
+    python bench/mutation.py run --commit HEAD         # the last commit, not uncommitted edits
     python bench/mutation.py run her2meta.pool.tau2    # one module, or a pattern: 'her2meta.pool.*'
     python bench/mutation.py report                    # docs/mutation/report.md and results.json
     python bench/mutation.py survivors her2meta.effects   # the surviving mutants, as diffs
@@ -58,12 +58,12 @@ DETECTED = {"killed", "timeout", "segfault", "caught by type check"}
 # ------------------------------------------------------------------------------- the working copy
 
 
-def sync_workdir(workdir: Path, committed: bool = False) -> None:
+def sync_workdir(workdir: Path, commit: str | None = None) -> None:
     """Copy the repository's files into `workdir`: the working tree (tracked files, and new ones
-    not ignored), or with `committed` the files of the last commit only."""
-    if committed:
+    not ignored), or the files of `commit` (e.g. HEAD) only."""
+    if commit:
         with tempfile.TemporaryDirectory() as tmp:
-            archive = subprocess.run(["git", "archive", "HEAD"], cwd=ROOT, check=True, capture_output=True).stdout
+            archive = subprocess.run(["git", "archive", commit], cwd=ROOT, check=True, capture_output=True).stdout
             with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
                 tar.extractall(tmp, filter="data")
             names = {p.relative_to(tmp).as_posix() for p in Path(tmp).rglob("*") if p.is_file()}
@@ -94,8 +94,8 @@ def _copy_changed(source_root: Path, names: set[str], workdir: Path) -> None:
                 path.unlink()
 
 
-def run(patterns: list[str], workdir: Path, max_children: int, committed: bool = False) -> int:
-    sync_workdir(workdir, committed)
+def run(patterns: list[str], workdir: Path, max_children: int, commit: str | None = None) -> int:
+    sync_workdir(workdir, commit)
     names = [p if p.endswith("*") else f"{p}.*" for p in patterns]
     command = [sys.executable, "-m", "mutmut", "run", "--max-children", str(max_children), *names]
     log = workdir / "mutmut.log"
@@ -333,8 +333,8 @@ def main(argv: list[str] | None = None) -> int:
     run_parser = commands.add_parser("run", help="run mutmut on the modules matching the patterns (default: all)")
     run_parser.add_argument("patterns", nargs="*", help="module names or patterns, e.g. her2meta.pool.tau2")
     run_parser.add_argument("--max-children", type=int, default=os.cpu_count() or 2)
-    run_parser.add_argument("--committed", action="store_true",
-                            help="mutate the last commit, not the working tree (uncommitted edits left out)")
+    run_parser.add_argument("--commit", metavar="REV",
+                            help="mutate and test this commit (e.g. HEAD), not the working tree with its uncommitted edits")
     report_parser = commands.add_parser("report", help="write docs/mutation/report.md and results.json")
     report_parser.add_argument("--out", type=Path, default=REPORT_DIR)
     survivors_parser = commands.add_parser("survivors", help="print the surviving mutants of some modules as diffs")
@@ -345,7 +345,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     workdir = args.workdir.resolve()
     if args.command == "run":
-        return run(args.patterns, workdir, args.max_children, args.committed)
+        return run(args.patterns, workdir, args.max_children, args.commit)
     if args.command == "try":
         return try_tests(args.patterns, args.tests, workdir)
     if args.command == "report":
