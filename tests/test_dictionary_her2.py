@@ -126,7 +126,7 @@ def test_ratio_only_fallback_needs_flag():
         "unknown", "unknown", "positive", "ihc0_unspecified"]
     assert her2_status(ihc, grp, ish_ratio=ratio, allow_ratio_only=True).tolist() == [
         "positive", "low", "positive", "positive"]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="allow_ratio_only=True needs ish_ratio"):
         her2_status(ihc, grp, allow_ratio_only=True)
 
 

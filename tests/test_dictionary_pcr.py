@@ -84,5 +84,5 @@ def test_pcr_consistency_rejects_bad_flag_and_definition():
     ypt, ypn = pd.Series(["ypT0"]), pd.Series(["ypN0"])
     with pytest.raises(DerivationError):
         pcr_consistency(pd.Series(["Y"]), ypt, ypn)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="definition must be one of"):
         pcr_consistency(pd.Series([1]), ypt, ypn, "ypT0")

@@ -48,7 +48,7 @@ def test_status_text_raises_with_counts():
 
 
 def test_status_bad_threshold():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"threshold must be in \(0, 100\]"):
         receptor_status_from_percent(pd.Series([1.0]), threshold=0)
 
 
@@ -101,5 +101,5 @@ def test_hr_status_rejects_other_labels():
 
 
 def test_hr_status_index_mismatch():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="must share the same index"):
         hr_status(pd.Series(["positive"], index=[1]), pd.Series(["positive"], index=[2]))

@@ -195,7 +195,7 @@ def test_diagram_boxes_do_not_overlap_and_hold_their_text():
 def test_diagram_without_side_boxes_and_empty_input():
     fig = flow_diagram([FlowPhase("Only", [FlowStep(FlowBox("One")), FlowStep(FlowBox("Two", ["a line"]))])], title="T")
     assert texts(fig, "title") == ["T"] and texts(fig, "flow-title") == ["One", "Two"]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="no steps"):
         flow_diagram([FlowPhase("Empty")])
 
 

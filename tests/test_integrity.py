@@ -51,7 +51,7 @@ def test_parse_published_pcr():
     assert list(parse_published_pcr("FEC+HP->DHP=61.6;TCHP=66.2")) == ["FEC+HP->DHP", "TCHP"]
     assert parse_published_pcr("Chemotherapy + Trastuzumab=38") == {"Chemotherapy + Trastuzumab": 38.0}
     assert parse_published_pcr("") == {} and parse_published_pcr(None) == {}
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="'A30' is not arm=percent"):
         parse_published_pcr("A30")
 
 
@@ -94,7 +94,7 @@ def test_itt_and_assessed_denominators():
     assert (itt["pcr_n"], itt["pcr_percent"], itt["pcr_missing_n"]) == (100, 30.0, 10)
     assert (assessed["pcr_n"], assessed["pcr_percent"]) == (90, 33.3)
     assert itt["status"] == OK and assessed["status"] == OK  # 3.3 points < 5
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="must be 'itt' or 'assessed'"):
         Tolerance(pcr_denominator="per_protocol")
 
 

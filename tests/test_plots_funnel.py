@@ -61,5 +61,5 @@ def test_funnel_drops_non_finite_and_notes_it():
 def test_funnel_single_study_and_length_mismatch():
     fig = funnel_plot([0.2], [0.3], estimate=0.2, measure_label="HR")
     assert ax_of(fig).get_xscale() == "log"
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="differ in length"):
         funnel_plot([0.1, 0.2], [0.3], estimate=0.0, measure_label="HR")

@@ -160,11 +160,11 @@ def test_km_summary_events_at_time_zero_start_at_one():
 
 
 def test_km_summary_validates_input():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="differ in length"):
         km_summary([1, 2], [1])
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="finite and >= 0"):
         km_summary([-1, 2], [1, 0])
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="no observations"):
         km_summary([], [])
 
 
