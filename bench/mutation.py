@@ -10,7 +10,7 @@ their own interpreters, which mutmut's switch does not reach).
     python bench/mutation.py run                       # every module (resumes: results are cached)
     python bench/mutation.py run --commit HEAD         # the last commit, not uncommitted edits
     python bench/mutation.py run her2meta.pool.tau2    # one module, or a pattern: 'her2meta.pool.*'
-    python bench/mutation.py report                    # docs/mutation/report.md and results.json
+    python bench/mutation.py report                    # docs/mutation/report.md and report.json
     python bench/mutation.py survivors her2meta.effects   # the surviving mutants, as diffs
     python bench/mutation.py try 'her2meta.effects.x_binary_effect*' --tests tests/test_effects.py
 
@@ -237,7 +237,7 @@ def with_scores(row: dict) -> dict:
     return row
 
 
-def report(workdir: Path, out_dir: Path) -> None:
+def report(workdir: Path, out_dir: Path, name: str = "report") -> None:
     results = read_results(workdir)
     if not results:
         raise SystemExit(f"no mutation results under {workdir}/mutants: run `python bench/mutation.py run` first")
@@ -258,7 +258,7 @@ def report(workdir: Path, out_dir: Path) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     survivors = [{"mutant": m, "key": keys[m], "status": kinds.get(m, results[module_of(m)][m]), "diff": texts[m]}
                  for m in open_mutants if kinds.get(m) != "equivalent"]
-    (out_dir / "results.json").write_text(json.dumps(
+    (out_dir / f"{name}.json").write_text(json.dumps(
         {"modules": rows, "total": total, "survivors": survivors}, indent=1, sort_keys=True) + "\n", encoding="utf-8")
 
     def cell(value) -> str:
@@ -284,8 +284,8 @@ def report(workdir: Path, out_dir: Path) -> None:
         for s in (s for s in survivors if module_of(s["mutant"]) == module):
             lines += [f"`{s['mutant']}` ({s['status']}; key `{s['key']}`)", "", "```diff",
                       *[line for line in s["diff"].splitlines() if not line.startswith(("---", "+++"))], "```", ""]
-    (out_dir / "report.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    print(f"wrote {out_dir / 'report.md'}: {total['mutants']} mutants, {total['not_run']} not run yet, "
+    (out_dir / f"{name}.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print(f"wrote {out_dir / f'{name}.md'}: {total['mutants']} mutants, {total['not_run']} not run yet, "
           f"score {total['score']} %, logic score {total['logic_score']} %, {len(survivors)} open")
 
 
@@ -335,8 +335,9 @@ def main(argv: list[str] | None = None) -> int:
     run_parser.add_argument("--max-children", type=int, default=os.cpu_count() or 2)
     run_parser.add_argument("--commit", metavar="REV",
                             help="mutate and test this commit (e.g. HEAD), not the working tree with its uncommitted edits")
-    report_parser = commands.add_parser("report", help="write docs/mutation/report.md and results.json")
+    report_parser = commands.add_parser("report", help="write docs/mutation/report.md and report.json")
     report_parser.add_argument("--out", type=Path, default=REPORT_DIR)
+    report_parser.add_argument("--name", default="report", help="file names: <name>.md and <name>.json (default report)")
     survivors_parser = commands.add_parser("survivors", help="print the surviving mutants of some modules as diffs")
     survivors_parser.add_argument("patterns", nargs="+")
     try_parser = commands.add_parser("try", help="run some tests against the open mutants matching the patterns")
@@ -349,7 +350,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "try":
         return try_tests(args.patterns, args.tests, workdir)
     if args.command == "report":
-        report(workdir, args.out)
+        report(workdir, args.out, args.name)
     else:
         show_survivors(args.patterns, workdir)
     return 0
