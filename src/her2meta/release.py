@@ -278,7 +278,8 @@ def _inside_number(text: str, start: int, stop: int, candidate: str) -> bool:
         return False
     before = text[start - 1] if start > 0 else ""
     after = text[stop:stop + 2]
-    return before in ".," or (len(after) == 2 and after[0] in ".," and after[1].isdigit())
+    # a tuple, not ".,": the empty string (an identifier at the start of the text) is in every string
+    return before in (".", ",") or (len(after) == 2 and after[0] in ".," and after[1].isdigit())
 
 
 # -- text of a file -----------------------------------------------------------------------------
