@@ -244,7 +244,10 @@ def test_fraction_findings_without_a_place_or_label():
     ("3/20a", []),
     ("3/20.", ["'3/20': 3 < 5"]),
     ("(3/20)", ["'3/20': 3 < 5"]),
-    ("4/6", ["'4/6': 4 < 5"]),  # events small and N - events small: one finding
+    ("4/6", ["'4/6': 4 < 5"]),
+    ("3/3", ["'3/3': 3 < 5"]),
+    ("<3/20", []),
+    ("<\n3/20", ["'3/20': 3 < 5"]),  # events small and N - events small: one finding
 ])
 def test_what_is_read_as_a_fraction(text, found):
     """An "events/N" stands alone: not inside a word, a decimal, a date or a longer fraction, not
@@ -401,8 +404,10 @@ def test_identifier_contained_in_a_longer_one_matches_both():
     ("id 123456.x", True),
     ("p 0.123456", False),
     ("p 0,123456", False),
-    ("v 123456.5", False),
-    ("v 123456,5", False),
+    ("v 123456.5 mg", False),
+    ("v 123456,5 mg", False),
+    (".123456 x", False),
+    ("123456 is at the start of a sentence.", True),
 ])
 def test_numeric_identifier_is_not_matched_inside_a_decimal(text, found):
     """A numeric identifier matches as a whole token, also at the very start or end of a text,
@@ -684,3 +689,90 @@ def test_write_manifest_files(tmp_path):
     write_manifest(check, tmp_path / "m.json", tmp_path / "m.sha256")
     assert json.loads((tmp_path / "m.json").read_text()) == check.manifest()
     assert (tmp_path / "m.sha256").read_text() == "aa  a.svg\ncc  c.tsv\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# Every identifier column, every participant-level format, every per-patient measurement
+
+@pytest.mark.parametrize("column", ["patient_id", "usubjid", "SUBJID", "subject_id", "subject", "patid", "pat_id", "ptid",
+                                    "pt_id", "pt_no", "participant_id", "participant", "record_id", "Patient"])
+def test_every_identifier_column_makes_a_table_row_level(column):
+    """A table or JSON record with an identifier column is one row per participant."""
+    assert [f.kind for f in _table_findings("t.tsv", "table", ["n", column], [["1", "x"]], NUMERIC)] == ["row_level_table"]
+    assert [f.kind for f in _json_row_level("r.json", {column: "x"}, NUMERIC)] == ["row_level_table"]
+
+
+def test_the_first_identifier_column_is_named():
+    found = _table_findings("t.tsv", "table", ["USUBJID", "patient_id"], [["1", "x"]], NUMERIC)
+    assert [f.detail for f in found] == ["identifier column 'USUBJID': one row per participant"]
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".feather", ".arrow", ".xpt", ".sas7bdat", ".dta", ".sav", ".rds", ".rdata",
+                                    ".rda", ".sqlite", ".db", ".pkl", ".pickle", ".npy", ".npz", ".h5", ".hdf5", ".xlsx",
+                                    ".xls", ".RData"])
+def test_every_participant_level_format_fails_the_check(tmp_path, suffix):
+    _write(tmp_path, f"pooled/data{suffix}", "")
+    check = check_release(tmp_path, identifiers=[])
+    assert [(f.kind, f.detail) for f in check.findings] == [
+        ("row_level_table", f"{suffix.lower()} is a participant-level data format")]
+
+
+def test_per_patient_measurements_are_the_numeric_fields_of_the_harmonized_model():
+    assert NUMERIC == {"age_years", "efs_months", "er_percent", "pr_percent", "her2_ish_copy_number", "her2_ish_ratio",
+                       "idfs_months", "os_months", "pfs_months", "efs_event", "grade", "her2_ish_group", "idfs_event",
+                       "os_event", "pfs_event"}
+
+
+# ---------------------------------------------------------------------------------------------
+# Further places a count can hide
+
+def test_text_inside_markup_of_a_cell_is_read_whole():
+    """A cell's text is all the text in it: "2 <span>patients</span>" is the count 2."""
+    html = "<table><tr><th>Patients <small>randomised</small></th></tr><tr><td>2 <span>patients</span></td></tr></table><p>x</p>"
+    assert [(f.where, f.detail) for f in _html_findings("r.html", "", html, 5, NUMERIC)] == [
+        ("table 1, row 1 (2 patients), column 'Patients randomised'", "2 < 5")]
+
+
+def test_html_zero_and_cells_beyond_the_header():
+    """0 in a count column is shown (not a small cell); a cell without a header is not a count."""
+    html = "<table><tr><th>Study</th><th>N</th></tr><tr><td>S</td><td>0</td><td>3</td></tr></table>"
+    assert _html_findings("r.html", "", html, 5, NUMERIC) == []
+
+
+def test_html_row_limit_follows_the_number_of_studies(tmp_path):
+    rows = "".join("<tr><td>x</td></tr>" for _ in range(505))
+    html = f"<table><tr><th>label</th></tr>{rows}</table>"
+    assert [f.detail for f in _html_findings("r.html", "", html, 5, NUMERIC, max_rows=10)] == [
+        "505 rows: more than any aggregate table (10)"]
+    _write(tmp_path, "report/r.html", html)
+    assert check_release(tmp_path, identifiers=[], studies=51).findings == []
+    assert [f.kind for f in check_release(tmp_path, identifiers=[]).findings] == ["row_level_table"]
+
+
+def test_min_cell_count_reaches_json_records(tmp_path):
+    _write(tmp_path, "pooled/a.json", json.dumps({"n": 9}))
+    assert [f.detail for f in check_release(tmp_path, identifiers=[], min_cell_count=10).findings] == ["n = 9 < 10"]
+
+
+def test_undecodable_bytes_do_not_hide_what_is_around_them(tmp_path):
+    """Text is read as UTF-8 with replacement: a stray byte does not stop the scan."""
+    _write(tmp_path, "notes/n.txt", b"\xff SIM-0001")
+    figure = b64encode(b"<svg><text>\xff 1/9</text></svg>").decode()
+    _write(tmp_path, "report/r.html", f'<img src="data:image/svg+xml;base64,{figure[:8]}\n{figure[8:]}">')
+    check = check_release(tmp_path, identifiers=["SIM-0001"])
+    assert [(f.kind, f.file, f.where) for f in check.findings] == [
+        ("patient_identifier", "notes/n.txt", "line 1"), ("small_cell", "report/r.html", "embedded figure 1")]
+
+
+def test_png_text_of_an_itxt_without_language_and_a_truncated_end():
+    """iTXt: keyword, flag, method, language, translated keyword, text; a file cut after the last
+    chunk's header still gives that chunk's (empty) text."""
+    png = b"\x89PNG\r\n\x1a\n" + _chunk(b"iTXt", b"Plain\0\0\0\0Titre\0text") + struct.pack(">I", 0) + b"tEXt"
+    assert png_text(png) == "Plain: text\n: "
+
+
+def test_suppression_goes_on_after_a_pair_or_total_it_cannot_use():
+    """A pair with a missing value and a total absent from the row do not stop the next ones."""
+    rows, _ = suppress_small_counts([{"events": 7, "n": 10, "t": 30, "x": 2}], ["x"], 5,
+                                    pairs=[("events_a", "n_a"), ("events", "n")], totals={"absent": ["x"], "t": ["x"]})
+    assert rows == [{"events": None, "n": 10, "t": None, "x": None}]
