@@ -449,3 +449,54 @@ def test_report_appendix_items_and_files_once(run):
     expected = [("", "raw file", "raw/S2.csv", sha("old")), ("", "raw file", "raw/S2.csv", sha("raw2")),
                 ("S1", "mapping", "map/S1.yaml", sha("map1")), ("S1", "raw file", "raw/S1.csv", sha("raw1"))]
     assert [(f["study"], f["role"], f["path"], f["sha256"]) for f in appendix["files"]] == sorted(expected)
+
+
+# ---------------------------------------------------------------------------------------------
+# Each problem status is a problem; absent is not
+
+def test_stale_no_record_and_unrecorded_are_problems(run):
+    _record("results/extracted/S1.parquet", "extract", {"study": "S1"}, [], ["results/extracted/S1.parquet"], own=sha("ext2"))
+    assert [(p.location, p.status) for p in audit("results/pooled/a.tsv").problems] == [
+        ("results/extracted/S1.parquet", "stale")]
+    Path("results/provenance/extracted/S1.parquet.json").unlink()
+    assert [(p.location, p.status) for p in audit("results/pooled/a.tsv").problems] == [
+        ("results/extracted/S1.parquet", "no record")]
+    _record("results/pooled/a.tsv", "pool", {}, [("raw/S1.csv", None, "package")], ["results/pooled/a.tsv"])
+    result = audit("results/pooled/a.tsv")
+    assert [(p.location, p.status) for p in result.problems] == [("raw/S1.csv", "unrecorded")] and not result.ok
+
+
+def test_a_file_with_two_problems_is_counted_with_the_first(run):
+    """A file changed for one user and unrecorded for another is one file, counted once."""
+    _record("results/pooled/a.tsv", "pool", {"analysis": "a"}, [("results/extracted/S1.parquet", sha("ext9"), "data")],
+            ["results/pooled/a.tsv"])
+    _second_result(None)
+    result = Auditor("results").audit()
+    assert result.counts() == {"changed": 1, "ok": 5}  # qc, raw, mapping (qc is a final result now), a.tsv, b.tsv
+    assert [(p.location, p.status) for p in result.problems] == [("results/extracted/S1.parquet", "changed"),
+                                                                 ("results/extracted/S1.parquet", "unrecorded")]
+
+
+def test_records_only_with_every_file_present(run):
+    text = _rows(render_text(audit("results/pooled/a.tsv", records_only=True)))
+    assert text[-2:] == ["5 files checked: 5 ok.", "every recorded hash matches the files as they are now."]
+
+
+def test_jobs_with_the_same_wildcards_in_another_order_are_one_job(run):
+    outputs = ["results/extracted/S1.parquet", "results/extracted/S1.qc.json"]
+    inputs = [("raw/S1.csv", sha("raw1"), "package")]
+    _record("results/extracted/S1.parquet", "extract", {"study": "S1", "site": "x"}, inputs, outputs)
+    _record("results/extracted/S1.qc.json", "extract", {"site": "x", "study": "S1"}, inputs, outputs)
+    root = audit("results/pooled/a.tsv").roots[0]
+    assert [c.repeat for c in root.children] == [False, True]
+    assert render_text(audit("results/pooled/a.tsv")).splitlines()[7].endswith("extract site=x study=S1")
+
+
+def test_audit_with_a_given_results_folder(run, tmp_path):
+    Path("copy").mkdir()
+    import shutil
+    shutil.copytree("results", "copy/results")
+    result = audit("copy/results/pooled/a.tsv", results_dir="copy/results")
+    assert result.results_dir == "copy/results" and result.roots[0].location == "copy/results/pooled/a.tsv"
+    assert [n.location for n in result.nodes()][2] == "copy/raw/S1.csv"  # raw data relative to the copy's parent
+    assert result.counts() == {"missing": 2, "ok": 3}
