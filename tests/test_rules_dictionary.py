@@ -452,3 +452,234 @@ def test_objective_response_is_cr_or_pr_with_na_for_missing():
     assert str(out.dtype) == "boolean"
     assert out.index.tolist() == list("abcdefg")
     assert out.tolist() == [True, True, False, False, False, pd.NA, False]
+
+
+# ----------------------------------------------------------------------------- HER2 (ASCO/CAP 2018/2023)
+
+from her2meta.dictionary import (  # noqa: E402
+    her2_status,
+    her2_unknown_reasons,
+    ish_candidates,
+    ish_group,
+    normalize_ihc,
+    normalize_ihc0_staining,
+)
+
+IHC_HINT = ("Allowed: 0, 1+, 2+, 3+ (also 0-3, 'IHC 2+'); map other source codes to a score in the study mapping, "
+            "or to missing.")
+STAINING_HINT = "Allowed: null (no staining), ultralow (faint incomplete staining in <= 10% of cells), unknown."
+RATIO_HINT = "HER2/CEP17 ratios must be non-negative numbers."
+COPIES_HINT = "Mean HER2 signals per cell must be non-negative numbers."
+GROUP_HINT = "ISH groups are integers 1-5 (ASCO/CAP 2018); derive them with ish_group()."
+CONFLICT_HINT = ("Staining detail (null/ultralow) describes IHC 0 tumours only; check the IHC and staining columns "
+                 "in the study mapping.")
+
+
+@pytest.mark.parametrize("value,score", [(np.int64(2), "2+"), (np.float64(3.0), "3+"), (0.0, "0"), ("IHC: 1+", "1+"),
+                                         ("ihc 3 +", "3+"), ("IHC0", "0"), ("3", "3+")])
+def test_ihc_scores_from_numbers_and_text(value, score):
+    assert normalize_ihc(pd.Series([value], dtype=object)).tolist() == [score]
+
+
+@pytest.mark.parametrize("bad", [np.bool_(True), -1, 3.5, "0 +", "IHC 4", "+2", "2+ ", b"2+"])
+def test_ihc_values_that_are_not_a_score_stop_with_field_and_hint(bad):
+    if bad == "2+ ":  # trailing spaces are stripped: a valid score
+        assert normalize_ihc(pd.Series([bad])).tolist() == ["2+"]
+        return
+    with pytest.raises(DerivationError) as e:
+        normalize_ihc(pd.Series([bad], dtype=object))
+    assert e.value.field == "her2_ihc"
+    assert e.value.hint == IHC_HINT
+    assert str(e.value).endswith(IHC_HINT)
+
+
+def test_ihc_scores_keep_index_and_name_as_strings():
+    out = normalize_ihc(pd.Series([1, None], index=["a", "b"], name="IHC", dtype=object))
+    assert out.name == "IHC" and out.index.tolist() == ["a", "b"] and str(out.dtype) == "string"
+
+
+def test_staining_outside_the_vocabulary_stops_with_field_and_hint():
+    with pytest.raises(DerivationError) as e:
+        normalize_ihc0_staining(pd.Series(["faint", 0, " Null "], dtype=object))
+    assert e.value.field == "her2_ihc0_staining"
+    assert e.value.counts == {"faint": 1, 0: 1}
+    assert e.value.hint == STAINING_HINT
+    assert str(e.value).endswith(STAINING_HINT)
+
+
+def test_staining_missing_is_unknown_and_named_like_its_input():
+    out = normalize_ihc0_staining(pd.Series([None, "", " Ultralow"], name="STAIN", dtype=object))
+    assert out.tolist() == ["unknown", "unknown", "ultralow"]
+    assert out.name == "STAIN"
+
+
+@pytest.mark.parametrize("ratio,copies,group", [
+    (2.0 - 1e-10, 4.0, 1), (2.0, 4.0 - 1e-10, 1), (1.99, 6.0 - 1e-10, 3), (1.99, 4.0 - 1e-10, 4),
+    (2.0 - 1e-8, 4.0, 4), (2.0, 4.0 - 1e-8, 2), (1.0, 6.0 - 1e-8, 4), (1.0, 4.0 - 1e-8, 5),
+    (0.0, 0.0, 5),
+])
+def test_ish_group_tolerance_is_one_billionth(ratio, copies, group):
+    """Ratios and copy numbers within 1e-9 below a cut-off (rounding of a division) count as on it;
+    further below they do not."""
+    assert ish_group(pd.Series([ratio]), pd.Series([copies])).tolist() == [group]
+
+
+def test_ish_group_column_is_named_her2_ish_group():
+    out = ish_group(pd.Series([2.5], index=["t1"], name="R"), pd.Series([5.0], index=["t1"], name="C"))
+    assert out.name == "her2_ish_group" and out.index.tolist() == ["t1"]
+
+
+@pytest.mark.parametrize("ratio,copies,field,hint", [
+    ([-0.1], [4.0], "her2_ish_ratio", RATIO_HINT),
+    ([2.0], [-1.0], "her2_ish_copy_number", COPIES_HINT),
+    (["high"], [4.0], "her2_ish_ratio", RATIO_HINT),
+])
+def test_ish_inputs_must_be_non_negative_numbers(ratio, copies, field, hint):
+    with pytest.raises(DerivationError) as e:
+        ish_group(pd.Series(ratio, dtype=object), pd.Series(copies, dtype=object))
+    assert e.value.field == field
+    assert e.value.hint == hint
+
+
+def test_ish_inputs_may_be_large():
+    """There is no upper bound on a ratio or a copy number (amplified tumours reach 20 and more)."""
+    assert ish_group(pd.Series([25.0]), pd.Series([40.0])).tolist() == [1]
+
+
+def test_ish_inputs_must_be_aligned():
+    with pytest.raises(ValueError, match="must share the same index"):
+        ish_group(pd.Series([2.0], index=[1]), pd.Series([4.0], index=[2]))
+
+
+def test_ish_candidates_tolerance_and_name():
+    ratio = pd.Series([2.0 - 1e-10, 2.0 - 1e-8, None, None, None, None], index=list("abcdef"))
+    copies = pd.Series([None, None, 6.0 - 1e-10, 6.0 - 1e-8, 4.0 - 1e-10, 4.0 - 1e-8], index=list("abcdef"))
+    out = ish_candidates(ratio, copies)
+    assert out.tolist() == ["ratio >= 2.0", "ratio < 2.0", "copy number >= 6.0", "copy number 4.0-5.9",
+                            "copy number 4.0-5.9", "copy number < 4.0"]
+    assert out.name == "ish_candidates" and str(out.dtype) == "string" and out.index.tolist() == list("abcdef")
+
+
+@pytest.mark.parametrize("group,expected", [("1", "positive"), (" 3 ", "positive"), (2.0, "low"), (np.int64(5), "low")])
+def test_ish_group_given_as_text_or_number(group, expected):
+    assert her2_status(pd.Series(["2+"]), pd.Series([group], dtype=object)).tolist() == [expected]
+
+
+@pytest.mark.parametrize("bad", [True, 0, 2.5, "group 1", 6])
+def test_ish_group_outside_1_to_5_stops_with_field_and_hint(bad):
+    with pytest.raises(DerivationError) as e:
+        her2_status(pd.Series(["2+"]), pd.Series([bad], dtype=object))
+    assert e.value.field == "her2_ish_group"
+    assert e.value.counts == {bad: 1}
+    assert e.value.hint == GROUP_HINT
+    assert str(e.value).endswith(GROUP_HINT)
+
+
+def test_her2_status_table_with_every_group():
+    """ASCO/CAP 2018: 3+ positive; group 1 positive whatever the IHC; 2+ with group 3 positive,
+    2/4/5 low; 1+ low; 0 by staining; missing IHC unknown unless group 1."""
+    ihc = pd.Series(["3+", "3+", "2+", "2+", "2+", "2+", "2+", "2+", "1+", "1+", "1+", "0", "0", "0", None, None,
+                     None, None], dtype=object)
+    grp = pd.Series([5, None, 1, 2, 3, 4, 5, None, 1, 3, None, 1, 3, None, 1, 2, 5, None], dtype="Int64")
+    stain = pd.Series([None] * 11 + ["null", "ultralow", "ultralow"] + [None] * 4, dtype=object)
+    out = her2_status(ihc, grp, stain)
+    assert out.tolist() == ["positive", "positive", "positive", "low", "positive", "low", "low", "unknown", "positive",
+                            "low", "low", "positive", "ultralow", "ultralow", "positive", "unknown", "unknown",
+                            "unknown"]
+    assert str(out.dtype) == "string"
+
+
+def test_her2_status_needs_aligned_inputs():
+    ihc = pd.Series(["2+"], index=[1])
+    with pytest.raises(ValueError, match="must share the same index"):
+        her2_status(ihc, pd.Series([1], index=[2]))
+    with pytest.raises(ValueError, match="must share the same index"):
+        her2_status(ihc, None, pd.Series(["null"], index=[2]))
+    with pytest.raises(ValueError, match="must share the same index"):
+        her2_status(ihc, ish_ratio=pd.Series([2.0], index=[2]), allow_ratio_only=True)
+    with pytest.raises(ValueError, match="must share the same index"):
+        her2_status(ihc, ish_ratio=pd.Series([2.0], index=[2]), ish_copy_number=pd.Series([np.nan], index=[2]))
+
+
+def test_staining_on_a_tumour_that_is_not_ihc0_names_each_combination_with_its_rows():
+    ihc = pd.Series(["2+", "1+", "1+", None, "0"], dtype=object)
+    stain = pd.Series(["ultralow", "null", "null", "ultralow", "null"])
+    with pytest.raises(DerivationError) as e:
+        her2_status(ihc, None, stain)
+    assert e.value.field == "her2_ihc0_staining"
+    assert e.value.counts == {"ultralow with IHC 2+": 1, "null with IHC 1+": 2, "ultralow with IHC missing": 1}
+    assert e.value.hint == CONFLICT_HINT
+    assert str(e.value).endswith(CONFLICT_HINT)
+
+
+def test_ratio_only_reading_fills_only_rows_without_a_group():
+    """Legacy single criterion: ratio >= 2.0 (within 1e-9) reads as group 1, else group 5; a row
+    with a group or without a ratio keeps its reading."""
+    ihc = pd.Series(["2+", "2+", "2+", "2+", "1+"])
+    grp = pd.Series([None, None, 2, None, None], dtype="Int64")
+    ratio = pd.Series([2.0 - 1e-10, 2.0 - 1e-8, 9.0, None, 2.5])
+    out = her2_status(ihc, grp, ish_ratio=ratio, allow_ratio_only=True)
+    assert out.tolist() == ["positive", "low", "low", "unknown", "positive"]
+
+
+def test_ratio_only_reading_checks_the_ratios():
+    with pytest.raises(DerivationError) as e:
+        her2_status(pd.Series(["2+"]), ish_ratio=pd.Series([-2.0]), allow_ratio_only=True)
+    assert e.value.field == "her2_ish_ratio" and e.value.hint == RATIO_HINT
+    with pytest.raises(DerivationError) as e:
+        her2_status(pd.Series(["2+"]), ish_ratio=pd.Series([-2.0], name="RATIO"), allow_ratio_only=True)
+    assert e.value.field == "RATIO"
+
+
+def test_ratio_only_reading_ignores_the_copy_number():
+    """With allow_ratio_only the incomplete-ISH table is not applied: IHC 1+ with ratio 2.5 is
+    positive (as group 1), not unknown."""
+    out = her2_status(pd.Series(["1+"]), ish_ratio=pd.Series([2.5]), ish_copy_number=pd.Series([np.nan]),
+                      allow_ratio_only=True)
+    assert out.tolist() == ["positive"]
+
+
+def test_incomplete_ish_never_overrides_a_known_group():
+    """A row with its ISH group keeps the group's call even if ratio/copies are incomplete there."""
+    ihc = pd.Series(["1+", "1+"])
+    grp = pd.Series([3, None], dtype="Int64")
+    ratio, copies = pd.Series([2.5, 2.5]), pd.Series([np.nan, np.nan])
+    assert her2_status(ihc, grp, ish_ratio=ratio, ish_copy_number=copies).tolist() == ["low", "unknown"]
+
+
+def test_incomplete_ish_decides_per_row_within_one_table_entry():
+    """Rows with the same candidate key but different IHC scores are decided each on its own."""
+    ihc = pd.Series(["2+", "1+", "3+", "0"])
+    copies = pd.Series([3.0, 3.0, 3.0, 3.0])
+    ratio = pd.Series([np.nan] * 4)
+    stain = pd.Series(["unknown", "unknown", "unknown", "ultralow"])
+    out = her2_status(ihc, None, stain, ish_ratio=ratio, ish_copy_number=copies)
+    assert out.tolist() == ["low", "low", "positive", "ultralow"]
+
+
+def test_unknown_reasons_name_each_cause():
+    ihc = pd.Series([None, None, "2+", "1+", "0", "2+", None, "3+"], index=list("abcdefgh"), dtype=object)
+    grp = pd.Series([None, 3, None, None, None, None, None, None], index=ihc.index, dtype="Int64")
+    ratio = pd.Series([None, None, None, None, None, 1.5, None, None], index=ihc.index, dtype=float)
+    copies = pd.Series([None, None, None, 5.0, None, None, 7.0, None], index=ihc.index, dtype=float)
+    status = pd.Series(["unknown", "unknown", "unknown", "unknown", "unknown", "unknown", "unknown", "positive"],
+                       index=ihc.index)
+    out = her2_unknown_reasons(ihc, grp, ratio, copies, status)
+    assert out.tolist() == [
+        "no IHC score and no ISH result",
+        "ISH group 3 without an IHC score (only group 1 decides alone)",
+        "IHC 2+ (equivocal) without an ISH result",
+        "incomplete ISH with IHC 1+: copy number 4.0-5.9 without ratio (group 1 or 4, which give different calls)",
+        "IHC 0: not decided",
+        "incomplete ISH with IHC 2+: ratio < 2.0 without copy number (group 3 or 4 or 5, which give different calls)",
+        "incomplete ISH with IHC missing: copy number >= 6.0 without ratio (group 1 or 3, which give different calls)",
+        pd.NA,
+    ]
+    assert out.name == "her2_unknown_reason" and str(out.dtype) == "string" and out.index.tolist() == list("abcdefgh")
+
+
+def test_unknown_reasons_read_a_status_column_with_missing_values():
+    out = her2_unknown_reasons(pd.Series(["2+", "2+"]), pd.Series([None, None], dtype="Int64"),
+                               pd.Series([np.nan, np.nan]), pd.Series([np.nan, np.nan]),
+                               pd.Series(["unknown", None], dtype=object))
+    assert out.tolist() == ["IHC 2+ (equivocal) without an ISH result", pd.NA]
