@@ -481,11 +481,8 @@ def test_ihc_scores_from_numbers_and_text(value, score):
     assert normalize_ihc(pd.Series([value], dtype=object)).tolist() == [score]
 
 
-@pytest.mark.parametrize("bad", [np.bool_(True), -1, 3.5, "0 +", "IHC 4", "+2", "2+ ", b"2+"])
+@pytest.mark.parametrize("bad", [np.bool_(True), -1, 3.5, "0 +", "IHC 4", "+2", b"2+"])
 def test_ihc_values_that_are_not_a_score_stop_with_field_and_hint(bad):
-    if bad == "2+ ":  # trailing spaces are stripped: a valid score
-        assert normalize_ihc(pd.Series([bad])).tolist() == ["2+"]
-        return
     with pytest.raises(DerivationError) as e:
         normalize_ihc(pd.Series([bad], dtype=object))
     assert e.value.field == "her2_ihc"
@@ -683,3 +680,269 @@ def test_unknown_reasons_read_a_status_column_with_missing_values():
                                pd.Series([np.nan, np.nan]), pd.Series([np.nan, np.nan]),
                                pd.Series(["unknown", None], dtype=object))
     assert out.tolist() == ["IHC 2+ (equivocal) without an ISH result", pd.NA]
+
+
+# ----------------------------------------------------------------------------- drugs and regimens
+
+from her2meta.dictionary import DrugDictionary, parse_regimen, parse_regimens  # noqa: E402
+
+ANTI_HER2_HINT = ("Add each token to the study mapping's `abbreviations` (e.g. {T: trastuzumab} or {TCHP: "
+                  "docetaxel+carboplatin+trastuzumab+pertuzumab}) or correct the text. Tokens of 1-2 characters and "
+                  "regimen abbreviations such as T, P, H, TCH, TCHP, wP are never resolved from the global drug "
+                  "dictionary.")
+DECLARE_HINT = ("A regimen or drug outside the dictionary (physician's choice, an investigational agent) is declared in "
+                "the mapping: `regimens: {\"Physician's choice\": other}` or `unlisted_agents: {XYZ-123: "
+                "investigational}`; regimen-class analyses then leave those patients out, counted.")
+
+SMALL = {
+    "class_order": ["anthracycline", "taxane", "platinum", "anti_her2_mab", "anti_her2_tki", "anti_her2_adc",
+                    "endocrine"],
+    "agents": [
+        {"name": "docetaxel", "class": "taxane", "brands": ["Taxotere"], "codes": ["RP-56976"], "synonyms": ["DTX"]},
+        {"name": "doxorubicin", "class": "anthracycline"},
+        {"name": "carboplatin", "class": "platinum"},
+        {"name": "trastuzumab", "class": "anti_her2_mab", "subclass": "mab",
+         "biosimilars": [{"brand": "Ogivri", "name": "trastuzumab-dkst"}, {"brand": "Hercessi"}]},
+        {"name": "pertuzumab", "class": "anti_her2_mab"},
+        {"name": "lapatinib", "class": "anti_her2_tki"},
+        {"name": "letrozole", "class": "endocrine"},
+    ],
+    "combinations": [{"name": "Phesgo", "agents": ["trastuzumab", "pertuzumab"], "synonyms": ["PH-FDC"]}],
+    "ignore": ["placebo", "hyaluronidase"],
+    "study_only_abbreviations": ["TCH", "Doc"],
+}
+
+
+@pytest.fixture(scope="module")
+def small():
+    return DrugDictionary(SMALL)
+
+
+def test_every_name_brand_code_synonym_and_biosimilar_resolves_to_its_generic(small):
+    for name in ("Docetaxel", "taxotere", "rp 56976", "dtx", "Ogivri", "trastuzumab_dkst", "Hercessi"):
+        assert small.lookup(name) is not None, name
+    assert small.lookup("RP.56976") == ("docetaxel",)
+    assert small.lookup("Trastuzumab-DKST") == ("trastuzumab",)
+    assert small.lookup("PH FDC") == ("pertuzumab", "trastuzumab")  # a combination: its agents, sorted
+    assert small.lookup("Hyaluronidase") == ()
+    assert small.subclasses == {"docetaxel": None, "doxorubicin": None, "carboplatin": None, "trastuzumab": "mab",
+                                "pertuzumab": None, "lapatinib": None, "letrozole": None}
+
+
+def test_study_only_abbreviations_never_resolve_globally(small):
+    """T is trastuzumab in one trial and docetaxel in another: 1-2 characters and the listed
+    regimen abbreviations never resolve from the dictionary."""
+    assert small.lookup("TCH") is None and small.lookup("doc") is None and small.lookup("D") is None
+    assert small.is_study_only("t-ch") and small.is_study_only("AB") and not small.is_study_only("ABC")
+    assert small.lookup("ABC") is None  # unknown
+    assert small.lookup(" - ") is None  # nothing left after dropping spaces and hyphens
+
+
+def test_canonical_order_is_class_order_then_dictionary_order(small):
+    assert small.canonical_order(["letrozole", "pertuzumab", "trastuzumab", "docetaxel", "doxorubicin", "docetaxel"]) \
+        == ["doxorubicin", "docetaxel", "trastuzumab", "pertuzumab", "letrozole"]
+    assert small.drug_class("lapatinib") == "anti_her2_tki"
+
+
+@pytest.mark.parametrize("change,message", [
+    (lambda d: d["agents"].append({"name": "x1", "class": "vinca"}), "drug dictionary: unknown class 'vinca' for 'x1'"),
+    (lambda d: d["combinations"].append({"name": "Combo", "agents": ["docetaxel", "nope"]}),
+     "drug dictionary: combination 'Combo' lists unknown ['nope']"),
+    (lambda d: d["agents"].append({"name": "tch", "class": "taxane"}),
+     "drug dictionary: names ['tch'] would be study-only abbreviations"),
+    (lambda d: d["agents"].append({"name": "paclitaxel", "class": "taxane", "synonyms": ["Taxotere"]}),
+     "drug dictionary: 'Taxotere' resolves to both ('docetaxel',) and ('paclitaxel',)"),
+    (lambda d: d["ignore"].append("dtx"), "drug dictionary: 'dtx' resolves to both ('docetaxel',) and ()"),
+])
+def test_a_dictionary_with_contradictions_is_refused(change, message):
+    import copy
+    data = copy.deepcopy(SMALL)
+    change(data)
+    with pytest.raises(ValueError) as e:
+        DrugDictionary(data)
+    assert str(e.value) == message
+
+
+def test_a_dictionary_may_list_a_name_twice_for_the_same_agent():
+    import copy
+    data = copy.deepcopy(SMALL)
+    data["agents"][0]["synonyms"] = ["DTX", "dtx", "Taxotere"]
+    assert DrugDictionary(data).lookup("dtx") == ("docetaxel",)
+
+
+def test_a_dictionary_without_optional_sections():
+    d = DrugDictionary({"class_order": ["taxane"], "agents": [{"name": "docetaxel", "class": "taxane"}]})
+    assert d.lookup("docetaxel") == ("docetaxel",)
+    assert d.lookup("placebo") is None
+
+
+def test_the_packaged_dictionary_is_loaded_once():
+    assert DrugDictionary.load() is DrugDictionary.load()
+
+
+def test_a_dictionary_file_is_read_as_utf8(tmp_path):
+    path = tmp_path / "d.yaml"
+    path.write_text("class_order: [taxane]\nagents:\n  - {name: docetaxel, class: taxane, brands: [Taxotère]}\n",
+                    encoding="utf-8")
+    assert DrugDictionary.load(path).lookup("Taxotère") == ("docetaxel",)
+    assert DrugDictionary.load(str(path)).lookup("taxotère") == ("docetaxel",)
+
+
+@pytest.mark.parametrize("text,regimen", [
+    ("docetaxel & trastuzumab [weekly]", "docetaxel+trastuzumab"),
+    ("epirubicin with trastuzumab", "epirubicin+trastuzumab"),
+    ("Doxorubicin AND cyclophosphamide => paclitaxel PLUS trastuzumab", "doxorubicin+cyclophosphamide+paclitaxel+trastuzumab"),
+    ("ICI 182,780 + trastuzumab", "trastuzumab+fulvestrant"),
+    ("trastuzumab 6 mg / kg + docetaxel 75mg/m² ×6 cycles", "docetaxel+trastuzumab"),
+    ("paclitaxel 80 mg/m2 weekly x12 + trastuzumab i.v.", "paclitaxel+trastuzumab"),
+    ("capecitabine p.o. + lapatinib oral", "capecitabine+lapatinib"),
+    ("trastuzumab s.c. + pertuzumab intravenous", "trastuzumab+pertuzumab"),
+    ("carboplatin AUC 6 + trastuzumab subcutaneous q3w", "carboplatin+trastuzumab"),
+    ("doxorubicin 60mg + cyclophosphamide 600 mg then paclitaxel 4 cycles", "doxorubicin+cyclophosphamide+paclitaxel"),
+    ("trastuzumab 8 IU; docetaxel 1.5 U", "docetaxel+trastuzumab"),
+    ("trastuzumab 2 mg/kg", "trastuzumab"),
+    ("paclitaxel followed  by trastuzumab → lapatinib -> letrozole", "paclitaxel+trastuzumab+lapatinib+letrozole"),
+])
+def test_separators_sequence_words_and_dose_qualifiers(text, regimen):
+    """Doses, AUC, cycles, schedules and routes are dropped; '+ / , ; & ( ) [ ] and plus with' split
+    agents, '-> → => then followed by' split phases; '182,780' is one code, not two tokens."""
+    assert parse_regimen(text).regimen == regimen
+
+
+def test_endocrine_concurrent_means_in_the_same_phase_as_an_anti_her2_agent():
+    assert parse_regimen("letrozole + lapatinib").endocrine_concurrent is True
+    assert parse_regimen("letrozole => trastuzumab").endocrine_concurrent is False
+    assert parse_regimen("trastuzumab followed by letrozole + docetaxel").endocrine_concurrent is False
+
+
+def test_chemotherapy_flags():
+    r = parse_regimen("doxorubicin + carboplatin + trastuzumab")
+    assert (r.chemo_anthracycline, r.chemo_taxane, r.chemo_platinum) == (True, False, True)
+
+
+def test_regimen_as_a_row_has_the_harmonized_columns():
+    r = parse_regimen("docetaxel + carboplatin + trastuzumab + pertuzumab")
+    assert r.as_row() == {"regimen": "docetaxel+carboplatin+trastuzumab+pertuzumab",
+                          "anti_her2": "trastuzumab+pertuzumab", "regimen_class": "dual_mab",
+                          "chemo_anthracycline": False, "chemo_taxane": True, "chemo_platinum": True,
+                          "endocrine_concurrent": False}
+    assert r.agents == ("carboplatin", "docetaxel", "pertuzumab", "trastuzumab") and r.declared == ()
+
+
+@pytest.mark.parametrize("text,cls", [
+    ("pertuzumab + docetaxel", "pertuzumab"), ("pertuzumab + lapatinib", "tki"), ("lapatinib + neratinib", "tki"),
+    ("trastuzumab + neratinib", "mab_tki"), ("T-DM1 + trastuzumab", "adc_mab"), ("T-DM1 + T-DXd", "adc"),
+    ("zanidatamab + trastuzumab", "other_her2"), ("margetuximab + lapatinib", "other_her2"),
+    ("T-DM1 + lapatinib + trastuzumab", "other_her2"), ("letrozole + palbociclib", "none"),
+])
+def test_regimen_classes_of_the_anti_her2_agents(text, cls):
+    """pertuzumab without trastuzumab is not dual blockade; a TKI with trastuzumab is mab_tki, without it tki;
+    an ADC with a mab is adc_mab; an ADC with a TKI, or any other anti-HER2 agent, is other_her2."""
+    assert parse_regimen(text).regimen_class == cls
+
+
+def test_unresolved_tokens_error_lists_three_examples_and_both_hints():
+    with pytest.raises(DerivationError) as e:
+        parse_regimen("T + foo + bar + baz")
+    error = e.value
+    assert error.field == "regimen"
+    assert error.counts == {"T": 1, "foo": 1, "bar": 1, "baz": 1}
+    text = "'T + foo + bar + baz'"
+    assert error.hint == (f"Unresolved regimen tokens (e.g. 'T' in {text}; 'foo' in {text}; 'bar' in {text}). "
+                          f"{ANTI_HER2_HINT} {DECLARE_HINT}")
+
+
+def test_an_unresolved_token_is_counted_once_per_patient_and_shown_in_its_first_text():
+    with pytest.raises(DerivationError) as e:
+        parse_regimens(pd.Series(["foo + foo", "docetaxel + foo", "foo + foo"]))
+    assert e.value.counts == {"foo": 3}
+    assert "'foo' in 'foo + foo'" in e.value.hint
+
+
+def test_a_regimen_without_any_drug_name_stops_with_its_rows():
+    with pytest.raises(DerivationError) as e:
+        parse_regimens(pd.Series([" + ", "(x4)", " + ", "docetaxel"]))
+    assert e.value.counts == {" + ": 2, "(x4)": 1}
+    assert e.value.hint == "No drug name found in the regimen text."
+
+
+def test_a_regimen_that_is_not_text_stops():
+    with pytest.raises(DerivationError) as e:
+        parse_regimens(pd.Series([5, 5, "docetaxel"], dtype=object))
+    assert e.value.field == "regimen" and e.value.counts == {5: 2}
+    assert e.value.hint == "Regimen values must be text."
+
+
+def test_abbreviations_may_be_lists_and_may_expand_to_nothing():
+    r = parse_regimen("TH + X", {"TH": ["paclitaxel", "trastuzumab"], "X": "none"})
+    assert r.regimen == "paclitaxel+trastuzumab"
+    assert parse_regimen("TH", {"TH": "paclitaxel -> trastuzumab"}).regimen == "paclitaxel+trastuzumab"
+
+
+def test_an_abbreviation_expansion_must_use_dictionary_names():
+    with pytest.raises(DerivationError) as e:
+        parse_regimen("TX", {"TX": "docetaxel+Foo+T"})
+    assert e.value.field == "abbreviations"
+    assert e.value.counts == {"Foo": None, "T": None}
+    assert e.value.hint == ("The expansion of 'TX' ('docetaxel+Foo+T') must use generic names, brands or codes "
+                            "from the drug dictionary.")
+
+
+def test_abbreviation_keys_that_differ_only_in_case_must_agree():
+    assert parse_regimen("tc", {"TC": "docetaxel", "tc": "docetaxel"}).regimen == "docetaxel"
+    with pytest.raises(ValueError) as e:
+        parse_regimen("TC", {"TC": "docetaxel", "t c": "carboplatin"})
+    assert str(e.value) == "abbreviations: 't c' clashes with another key differing only in case/spacing"
+
+
+def test_a_study_abbreviation_wins_over_the_dictionary():
+    assert parse_regimen("Herceptin", {"Herceptin": "pertuzumab"}).regimen == "pertuzumab"
+
+
+def test_a_qualified_abbreviation_resolves():
+    assert parse_regimen("T 100 mg/m2 + H", {"T": "docetaxel", "H": "trastuzumab"}).regimen == "docetaxel+trastuzumab"
+
+
+def test_a_declared_class_must_be_other_or_investigational():
+    with pytest.raises(DerivationError) as e:
+        parse_regimen("X-1", regimens={"Physician's choice": "chemo"})
+    assert e.value.field == "regimens"
+    assert e.value.counts == {"Physician's choice": None}
+    assert e.value.hint == "Declare \"Physician's choice\" as one of other, investigational."
+
+
+def test_an_unlisted_agent_that_the_dictionary_knows_is_refused_with_what_it_is():
+    with pytest.raises(DerivationError) as e:
+        parse_regimen("docetaxel", unlisted_agents={"Herceptin": "investigational", "placebo": "other", "ABC-1": "other"})
+    assert e.value.field == "unlisted_agents"
+    assert e.value.counts == {"Herceptin": None, "placebo": None}
+    assert e.value.hint == ("These names are in the drug dictionary: 'Herceptin' (= trastuzumab), 'placebo' (= nothing: "
+                            "ignored); remove them from unlisted_agents.")
+
+
+def test_a_declared_whole_regimen_is_matched_like_a_token_and_keeps_its_text():
+    r = parse_regimen("  physician's-choice ", regimens={"Physician's choice": "other"})
+    assert (r.regimen, r.regimen_class, r.anti_her2, r.declared, r.agents) == (
+        "physician's-choice", "other", None, ("Physician's choice",), ())
+    assert (r.chemo_anthracycline, r.chemo_taxane, r.chemo_platinum, r.endocrine_concurrent) == (None,) * 4
+
+
+def test_an_unlisted_agent_with_a_dose_is_still_declared():
+    r = parse_regimen("ABC-123 10 mg/kg + ABC-123", unlisted_agents={"ABC-123": "other"})
+    assert (r.regimen, r.regimen_class, r.declared) == ("ABC-123", "other", ("ABC-123",))
+
+
+def test_parse_regimens_reads_each_distinct_text_once_and_fills_missing():
+    s = pd.Series([None, "lapatinib", "", "lapatinib", "Physician's choice"], index=list("vwxyz"), dtype=object)
+    out = parse_regimens(s, regimens={"Physician's choice": "investigational"})
+    assert out.index.tolist() == list("vwxyz")
+    assert out["regimen"].tolist() == [pd.NA, "lapatinib", pd.NA, "lapatinib", "Physician's choice"]
+    assert out["regimen_class"].tolist() == [pd.NA, "tki", pd.NA, "tki", "investigational"]
+    assert out["anti_her2"].tolist() == [pd.NA, "lapatinib", pd.NA, "lapatinib", pd.NA]
+    assert out["endocrine_concurrent"].tolist() == [pd.NA, False, pd.NA, False, pd.NA]
+    assert [str(t) for t in out.dtypes] == ["string"] * 3 + ["boolean"] * 4
+
+
+def test_parse_regimens_of_only_missing_values():
+    out = parse_regimens(pd.Series([None, ""], dtype=object))
+    assert out["regimen"].isna().all() and len(out) == 2
