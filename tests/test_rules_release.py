@@ -776,3 +776,20 @@ def test_suppression_goes_on_after_a_pair_or_total_it_cannot_use():
     rows, _ = suppress_small_counts([{"events": 7, "n": 10, "t": 30, "x": 2}], ["x"], 5,
                                     pairs=[("events_a", "n_a"), ("events", "n")], totals={"absent": ["x"], "t": ["x"]})
     assert rows == [{"events": None, "n": 10, "t": None, "x": None}]
+
+
+def test_a_file_can_hold_an_identifier_and_a_row_level_table_at_once(tmp_path):
+    """Every finding of a file is kept: an identifier in a table or JSON record and the table's
+    own row-level finding; identifier lines are counted from the first line."""
+    _write(tmp_path, "pooled/ids.tsv", "patient_id\tn\nSIM-0001\t30\n")
+    _write(tmp_path, "pooled/d.json", json.dumps({"rows": [{"patient_id": "SIM-0001"}]}))
+    _write(tmp_path, "notes/m.txt", "\nSIM-0001")
+    found = [(f.kind, f.file, f.where, f.detail) for f in check_release(tmp_path, identifiers=["SIM-0001"]).findings]
+    identifier = "patient identifier 'SIM-0001' of the harmonized data"
+    assert found == [
+        ("patient_identifier", "notes/m.txt", "line 2", identifier),
+        ("patient_identifier", "pooled/d.json", "line 1", identifier),
+        ("row_level_table", "pooled/d.json", "rows[0]", "a record with identifier key 'patient_id'"),
+        ("patient_identifier", "pooled/ids.tsv", "line 2", identifier),
+        ("row_level_table", "pooled/ids.tsv", "table", "identifier column 'patient_id': one row per participant"),
+    ]
