@@ -500,3 +500,17 @@ def test_audit_with_a_given_results_folder(run, tmp_path):
     assert result.results_dir == "copy/results" and result.roots[0].location == "copy/results/pooled/a.tsv"
     assert [n.location for n in result.nodes()][2] == "copy/raw/S1.csv"  # raw data relative to the copy's parent
     assert result.counts() == {"missing": 2, "ok": 3}
+
+
+def test_a_record_with_only_its_output_is_a_result_without_inputs(run):
+    """A minimal record (no inputs, outputs or wildcards listed, e.g. an older schema) is read as a
+    result made from nothing recorded, not an error."""
+    Path("results/provenance/pooled/a.tsv.json").write_text(json.dumps(
+        {"rule": "pool", "output": {"path": "results/pooled/a.tsv", "sha256": sha("pooled a")}}))
+    result = audit("results/pooled/a.tsv")
+    root = result.roots[0]
+    assert (root.status, root.children, root.wildcards, root.rule) == ("ok", [], {}, "pool")
+    assert Auditor("results").final_results() == [Path("results/extracted/S1.parquet"), Path("results/extracted/S1.qc.json"),
+                                                  Path("results/pooled/a.tsv")]
+    assert lineage_summary("results/pooled/a.tsv") == {"path": "results/pooled/a.tsv", "rule": "pool", "studies": [],
+                                                       "files": []}

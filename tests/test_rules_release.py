@@ -793,3 +793,8 @@ def test_a_file_can_hold_an_identifier_and_a_row_level_table_at_once(tmp_path):
         ("patient_identifier", "pooled/ids.tsv", "line 2", identifier),
         ("row_level_table", "pooled/ids.tsv", "table", "identifier column 'patient_id': one row per participant"),
     ]
+
+
+def test_png_itxt_with_bytes_that_are_not_utf8_is_still_read():
+    png = b"\x89PNG\r\n\x1a\n" + _chunk(b"iTXt", b"K\0\0\0\0\0a\xffb")
+    assert png_text(png) == "K: a\ufffdb"
