@@ -798,3 +798,16 @@ def test_a_file_can_hold_an_identifier_and_a_row_level_table_at_once(tmp_path):
 def test_png_itxt_with_bytes_that_are_not_utf8_is_still_read():
     png = b"\x89PNG\r\n\x1a\n" + _chunk(b"iTXt", b"K\0\0\0\0\0a\xffb")
     assert png_text(png) == "K: a\ufffdb"
+
+
+def test_defaults_small_cells_listed_not_failed_and_rows_named_by_number(tmp_path):
+    """By default (not strict) a small cell is listed as to be suppressed; a row without a label
+    is named by its number alone. In a report page every finding is kept, identifiers included."""
+    _write(tmp_path, "pooled/a.tsv", "n\n30\n3\n")
+    _write(tmp_path, "report/r.html", "<p>SIM-0001</p><table><tr><th>N</th></tr><tr><td>2</td></tr></table>")
+    check = check_release(tmp_path, identifiers=["SIM-0001"])
+    assert [(f.kind, f.file, f.where) for f in check.findings] == [
+        ("small_cell", "pooled/a.tsv", "row 2"), ("patient_identifier", "report/r.html", "page, line 1"),
+        ("small_cell", "report/r.html", "page, table 1, row 1 (2), column 'N'")]
+    (tmp_path / "report/r.html").unlink()
+    assert check_release(tmp_path, identifiers=[]).status == "passed, with small cells to be suppressed"
