@@ -237,7 +237,7 @@ def with_scores(row: dict) -> dict:
     return row
 
 
-def report(workdir: Path, out_dir: Path, name: str = "report") -> None:
+def report(workdir: Path, out_dir: Path, name: str = "report", summary_only: bool = False) -> None:
     results = read_results(workdir)
     if not results:
         raise SystemExit(f"no mutation results under {workdir}/mutants: run `python bench/mutation.py run` first")
@@ -258,8 +258,9 @@ def report(workdir: Path, out_dir: Path, name: str = "report") -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     survivors = [{"mutant": m, "key": keys[m], "status": kinds.get(m, results[module_of(m)][m]), "diff": texts[m]}
                  for m in open_mutants if kinds.get(m) != "equivalent"]
+    listed = [] if summary_only else survivors
     (out_dir / f"{name}.json").write_text(json.dumps(
-        {"modules": rows, "total": total, "survivors": survivors}, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+        {"modules": rows, "total": total, "survivors": listed}, indent=1, sort_keys=True) + "\n", encoding="utf-8")
 
     def cell(value) -> str:
         return "" if value is None else str(value)
@@ -275,13 +276,15 @@ def report(workdir: Path, out_dir: Path, name: str = "report") -> None:
     for r in rows + [total]:
         lines.append("| " + " | ".join([r["module"], *(cell(r[c]) for c in COLUMNS), cell(r["score"]),
                                         cell(r["logic_score"])]) + " |")
-    lines += ["", f"## Open mutants ({len(survivors)})", "",
+    if summary_only:
+        lines += ["", f"{len(survivors)} open mutants, not listed here (`report` without --summary-only lists them)."]
+    lines += [] if summary_only else ["", f"## Open mutants ({len(survivors)})", "",
               "Each is a change to the code that no test noticed. Kill it with a test that states the rule",
               "it protects, or list it in bench/mutation_equivalent/<module>.yaml with its key and the reason it cannot",
               "change a result.", ""]
-    for module in sorted({module_of(s["mutant"]) for s in survivors}):
+    for module in sorted({module_of(s["mutant"]) for s in listed}):
         lines += [f"### {module}", ""]
-        for s in (s for s in survivors if module_of(s["mutant"]) == module):
+        for s in (s for s in listed if module_of(s["mutant"]) == module):
             lines += [f"`{s['mutant']}` ({s['status']}; key `{s['key']}`)", "", "```diff",
                       *[line for line in s["diff"].splitlines() if not line.startswith(("---", "+++"))], "```", ""]
     (out_dir / f"{name}.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -338,6 +341,7 @@ def main(argv: list[str] | None = None) -> int:
     report_parser = commands.add_parser("report", help="write docs/mutation/report.md and report.json")
     report_parser.add_argument("--out", type=Path, default=REPORT_DIR)
     report_parser.add_argument("--name", default="report", help="file names: <name>.md and <name>.json (default report)")
+    report_parser.add_argument("--summary-only", action="store_true", help="the table, without the list of open mutants")
     survivors_parser = commands.add_parser("survivors", help="print the surviving mutants of some modules as diffs")
     survivors_parser.add_argument("patterns", nargs="+")
     try_parser = commands.add_parser("try", help="run some tests against the open mutants matching the patterns")
@@ -350,7 +354,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "try":
         return try_tests(args.patterns, args.tests, workdir)
     if args.command == "report":
-        report(workdir, args.out, args.name)
+        report(workdir, args.out, args.name, args.summary_only)
     else:
         show_survivors(args.patterns, workdir)
     return 0
