@@ -433,3 +433,112 @@ def test_root_precision_is_full_double():
     notes: list[str] = []
     root = root_of_decreasing(lambda t: math.sqrt(2.0) - t, start_upper=100.0, notes=notes)
     assert abs(root - math.sqrt(2.0)) <= 1e-14
+
+
+# ------------------------------------------------------------- the Fisher-scoring path ---
+
+@pytest.mark.parametrize("method", ["REML", "ML", "EB"])
+def test_newton_steps_near_the_root_converge_in_few_iterations(method):
+    """Fisher scoring converges only linearly; the switch to Newton steps near the root makes it
+    quadratic, so even with a moderator and tol = 1e-12 a dozen iterations suffice (pure Fisher
+    scoring needs about 20-25 on these data)."""
+    fit = estimate_tau2(method, YR, VR, XR)
+    assert fit.converged and fit.notes == []
+    assert fit.iterations <= 12
+
+
+# equal variances with a moderator: HE with the design is the residual variance minus v,
+# which is also the REML and EB root (see the module docstring of this file)
+XE = np.column_stack([np.ones(5), [0.0, 1.0, 2.0, 3.0, 4.0]])
+YE = np.array([0.1, 1.3, 0.2, 2.9, 1.0])
+
+
+@pytest.mark.parametrize("method", ["REML", "EB"])
+def test_scoring_starts_at_hedges_of_the_same_design(method):
+    """Fisher scoring starts at max(0, HE) computed with the moderators (metafor's start): with
+    equal vi that start is already the REML/EB root, so the first step confirms it."""
+    tau2, _ = _dense(method, YE, np.full(5, 0.2), XE)
+    fit = estimate_tau2(method, YE, np.full(5, 0.2), XE)
+    assert fit.iterations == 1
+    assert fit.tau2 == pytest.approx(tau2, rel=1e-12)
+
+
+def test_ml_overshooting_below_zero_with_negative_score_at_zero_is_zero_at_once():
+    """ML from the HE start 0.39: the Fisher step would go below 0 and the ML score at 0 is
+    negative, so the maximum is on the boundary: tau2 = 0 exactly, after one iteration."""
+    y, v = np.array([-0.8, 0.7, 1.8]), np.array([0.85, 1.16, 1.93])
+    assert _dense("ML", y, v, np.ones((3, 1)))[0] == 0.0
+    fit = estimate_tau2("ML", y, v)
+    assert (fit.tau2, fit.converged, fit.iterations, fit.notes) == (0.0, True, 1, [])
+
+
+def test_ml_overshooting_below_zero_with_positive_score_at_zero_halves_the_step():
+    """ML from the HE start 0.0525: the Fisher step would go below 0 but the score at 0 is
+    positive, so the root is interior: the step is halved (metafor) and scoring goes on to the
+    root of y'PPy = sum w, without falling back to Brent."""
+    y, v = np.array([0.4, 0.1, 1.3, -1.5]), np.array([1.05, 1.74, 1.48, 0.97])
+    tau2 = _dense("ML", y, v, np.ones((4, 1)))[0]
+    assert 0 < tau2 < 0.01
+    fit = estimate_tau2("ML", y, v)
+    assert fit.converged and fit.notes == [] and fit.iterations <= 12
+    assert fit.tau2 == pytest.approx(tau2, rel=1e-9)
+
+
+def test_pm_root_beyond_every_doubling_is_reported():
+    """One study 1e15 away from the others: Q(tau2) stays above k - 1 even at 100 * 2^60, the
+    PM root is not bracketed and the note says so (rather than a silent number)."""
+    fit = estimate_tau2("PM", np.array([0.0, 0.0, 0.0, 0.0, 1e15]), np.ones(5))
+    assert fit.tau2 == 100 * 2.0 ** 60
+    assert fit.notes == [f"root not bracketed below {100 * 2.0 ** 60:g}; returning the upper end"]
+
+
+@pytest.mark.parametrize("method", ["REML", "ML", "EB"])
+def test_maxiter_zero_goes_straight_to_brent(method):
+    """maxiter = 0: no Fisher step is taken (0 iterations reported) and the estimating equation
+    is solved by Brent's method, giving the same root."""
+    fit = estimate_tau2(method, YR, VR, maxiter=0)
+    assert fit.iterations == 0 and fit.converged
+    assert fit.notes == ["Fisher scoring did not converge in 0 iterations; solved the "
+                         "estimating equation by Brent's method instead"]
+    assert fit.tau2 == pytest.approx(_dense(method, YR, VR, XR[:, :1])[0], rel=1e-9)
+
+
+@pytest.mark.parametrize("method", ["REML", "ML", "EB"])
+def test_small_information_is_not_a_breakdown(method):
+    """Large sampling variances make the Fisher information (tr PP, sum w^2, sum w) far below 1;
+    that is not a numerical breakdown: scoring proceeds without a fallback note."""
+    v = VR * 100 + 5.0
+    y = YR * 10
+    fit = estimate_tau2(method, y, v)
+    assert fit.notes == [] and fit.converged
+    assert fit.tau2 == pytest.approx(_dense(method, y, v, XR[:, :1])[0], rel=1e-9)
+
+
+@pytest.mark.parametrize("y, v, at_zero", [
+    ([-0.2, -1.0, 1.7, 0.8], [0.55, 1.26, 0.8, 0.92], True),
+    ([-0.4, -0.3, -1.4, 0.1, -3.3], [1.92, 1.67, 1.56, 0.83, 1.77], False),
+])
+def test_boundary_check_uses_the_score_of_the_same_design(y, v, at_zero):
+    """With a moderator, whether an overshooting ML step ends at the boundary is decided by the
+    ML score at tau2 = 0 of the meta-regression (not of the intercept-only model): here the two
+    disagree, and the estimate is the dense ML root of the design (0 for the first data)."""
+    y, v = np.array(y), np.array(v)
+    X = np.column_stack([np.ones(y.size), np.arange(y.size, dtype=float)])
+    tau2 = _dense("ML", y, v, X)[0]
+    assert (tau2 == 0.0) == at_zero
+    fit = estimate_tau2("ML", y, v, X)
+    assert fit.converged and fit.notes == []
+    if at_zero:
+        assert (fit.tau2, fit.iterations) == (0.0, 1)
+    else:
+        assert fit.tau2 == pytest.approx(tau2, rel=1e-9)
+
+
+@pytest.mark.parametrize("method", ["REML", "EB"])
+def test_reml_and_eb_overshooting_below_zero_end_at_zero_at_once(method):
+    """REML and EB from the HE start 0.1225: the Fisher step would go below 0 and their score
+    at tau2 = 0 is negative, so the estimate is 0 (boundary) after one iteration."""
+    y, v = np.array([1.8, -0.3, -1.2, -0.1]), np.array([2.0, 1.91, 1.34, 0.62])
+    assert _dense(method, y, v, np.ones((4, 1)))[0] == 0.0
+    fit = estimate_tau2(method, y, v)
+    assert (fit.tau2, fit.converged, fit.iterations, fit.notes) == (0.0, True, 1, [])
