@@ -542,3 +542,23 @@ def test_reml_and_eb_overshooting_below_zero_end_at_zero_at_once(method):
     assert _dense(method, y, v, np.ones((4, 1)))[0] == 0.0
     fit = estimate_tau2(method, y, v)
     assert (fit.tau2, fit.converged, fit.iterations, fit.notes) == (0.0, True, 1, [])
+
+
+def test_fallback_that_cannot_bracket_the_root_is_not_converged():
+    """ML cut short (maxiter = 1) with one study 1e15 away: the fallback cannot bracket the
+    root below 100 * 2^60, so the estimate is the upper end, reported as not converged, with
+    both notes."""
+    fit = estimate_tau2("ML", np.array([0.0, 0.0, 0.0, 0.0, 1e15]), np.arange(1.0, 6.0), maxiter=1)
+    assert fit.converged is False and fit.tau2 == 100 * 2.0 ** 60
+    assert fit.notes == ["Fisher scoring did not converge in 1 iterations; solved the estimating "
+                         "equation by Brent's method instead",
+                         f"root not bracketed below {100 * 2.0 ** 60:g}; returning the upper end"]
+
+
+@pytest.mark.parametrize("method", ["REML", "ML", "EB"])
+def test_fallback_solves_the_estimating_equation_of_the_design(method):
+    """The Brent fallback solves the estimating equation of the meta-regression (with X), not
+    that of the intercept-only model."""
+    fit = estimate_tau2(method, YR, VR, XR, maxiter=1)
+    assert fit.converged and len(fit.notes) == 1
+    assert fit.tau2 == pytest.approx(_dense(method, YR, VR, XR)[0], rel=1e-9)
