@@ -514,3 +514,13 @@ def test_a_record_with_only_its_output_is_a_result_without_inputs(run):
                                                   Path("results/pooled/a.tsv")]
     assert lineage_summary("results/pooled/a.tsv") == {"path": "results/pooled/a.tsv", "rule": "pool", "studies": [],
                                                        "files": []}
+
+
+def test_text_tree_below_a_last_child_and_several_studies(run):
+    """The tree continues below a last child with blank indentation (no "│"); every study is named."""
+    outputs = ["results/extracted/S1.parquet", "results/extracted/S1.qc.json"]
+    _record("results/extracted/S1.qc.json", "extract", {"study": "S2"}, [("raw/S1.csv", sha("raw1"), "package")], outputs)
+    text = _rows(render_text(audit("results/pooled/a.tsv")))
+    assert text[3] == "  studies: S1, S2"
+    assert text[10:12] == [f"└── results/extracted/S1.qc.json  {sha('qc1')[:12]}  ok  extract study=S2",
+                           f"    └── raw/S1.csv                {sha('raw1')[:12]}  ok  raw file"]
