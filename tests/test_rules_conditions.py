@@ -163,3 +163,23 @@ def test_a_condition_on_another_dataset_is_described_with_its_dataset():
 def test_the_users_own_reason_replaces_the_negation():
     assert exclusion_reason({"column": "ITTFL", "equals": "Y", "reason": "not in the ITT population"}) == \
         "not in the ITT population"
+
+
+def test_decimal_comma_leaves_blanks_blank():
+    """A blank cell under decimal: ',' fails the comparison (excluded as missing), it does not crash."""
+    assert _kept(["2,5", "", None], {"column": "X", "gt": 2}, decimal=",") == [True, False, False]
+
+
+def test_any_text_target_matches_literally():
+    """Targets are matched as written, whatever the letters (e.g. a sponsor's placeholder code XXXX)."""
+    assert _kept(["XXXX", "Y", ""], {"column": "A", "in": ["XXXX", ""]}) == [True, False, True]
+    assert _kept(["XXXX", "Y"], {"column": "A", "equals": "XXXX"}) == [True, False]
+
+
+def test_not_numbers_message_lists_at_most_ten_values():
+    """The message stays readable: the first ten bad values; `counts` keeps them all."""
+    values = [f"v{i}" for i in range(11)]
+    with pytest.raises(NotNumbers) as e:
+        _kept(values, {"column": "X", "ge": 1})
+    assert len(e.value.counts) == 11
+    assert str(e.value).count("(1 rows)") == 10
