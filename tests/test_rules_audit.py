@@ -524,3 +524,22 @@ def test_text_tree_below_a_last_child_and_several_studies(run):
     assert text[3] == "  studies: S1, S2"
     assert text[10:12] == [f"└── results/extracted/S1.qc.json  {sha('qc1')[:12]}  ok  extract study=S2",
                            f"    └── raw/S1.csv                {sha('raw1')[:12]}  ok  raw file"]
+
+
+def test_text_of_a_folder_without_results(tmp_path, monkeypatch):
+    """A results folder whose provenance/ holds no record yet: nothing to check, no error."""
+    monkeypatch.chdir(tmp_path)
+    Path("results/provenance").mkdir(parents=True)
+    text = _rows(render_text(Auditor("results").audit()))
+    assert text == ["results: 0 final results (results nothing else was made from)", "", "0 files checked: .",
+                    "every recorded hash matches the files as they are now."]
+
+
+def test_text_of_a_folder_whose_result_has_no_recorded_hash(run):
+    """A result whose own record has no hash is shown with "-" (and is unrecorded: a problem)."""
+    _record("results/pooled/a.tsv", "pool", {"analysis": "a"}, [], ["results/pooled/a.tsv"])
+    record = json.loads(Path("results/provenance/pooled/a.tsv.json").read_text())
+    record["output"]["sha256"] = None
+    Path("results/provenance/pooled/a.tsv.json").write_text(json.dumps(record))
+    rows = [r for r in _rows(render_text(Auditor("results").audit())) if r.startswith("results/pooled/a.tsv")]
+    assert rows == ["results/pooled/a.tsv          -             1 problem(s)  pool analysis=a; 1 files in its lineage"]
