@@ -543,3 +543,5 @@ def test_text_of_a_folder_whose_result_has_no_recorded_hash(run):
     Path("results/provenance/pooled/a.tsv.json").write_text(json.dumps(record))
     rows = [r for r in _rows(render_text(Auditor("results").audit())) if r.startswith("results/pooled/a.tsv")]
     assert rows == ["results/pooled/a.tsv          -             1 problem(s)  pool analysis=a; 1 files in its lineage"]
+    problems = _rows(render_text(Auditor("results").audit("results/pooled/a.tsv")))
+    assert problems[-1] == "  UNRECORDED results/pooled/a.tsv: the file was missing when the job that used it ran"  # no user
