@@ -10,6 +10,7 @@ their own interpreters, which mutmut's switch does not reach).
     python bench/mutation.py run                       # every module (resumes: results are cached)
     python bench/mutation.py run --commit HEAD         # the last commit, not uncommitted edits
     python bench/mutation.py run her2meta.pool.tau2    # one module, or a pattern: 'her2meta.pool.*'
+    python bench/mutation.py run --open 'her2meta.pool.*'   # re-check only the open mutants, after adding tests
     python bench/mutation.py report                    # docs/mutation/report.md and report.json
     python bench/mutation.py survivors her2meta.effects   # the surviving mutants, as diffs
     python bench/mutation.py try 'her2meta.effects.x_binary_effect*' --tests tests/test_effects.py
@@ -96,7 +97,7 @@ def _copy_changed(source_root: Path, names: set[str], workdir: Path) -> None:
 
 def run(patterns: list[str], workdir: Path, max_children: int, commit: str | None = None) -> int:
     sync_workdir(workdir, commit)
-    names = [p if p.endswith("*") else f"{p}.*" for p in patterns]
+    names = [p if p.endswith("*") or "__mutmut_" in p else f"{p}.*" for p in patterns]
     command = [sys.executable, "-m", "mutmut", "run", "--max-children", str(max_children), *names]
     log = workdir / "mutmut.log"
     started = time.monotonic()
@@ -294,9 +295,7 @@ def report(workdir: Path, out_dir: Path, name: str = "report", summary_only: boo
 
 def show_survivors(patterns: list[str], workdir: Path) -> None:
     results = read_results(workdir)
-    chosen = sorted(m for module, found in results.items() for m, s in found.items()
-                    if s in ("survived", "no tests", "suspicious")
-                    and any(fnmatch.fnmatch(module, p) or fnmatch.fnmatch(m, p) for p in patterns))
+    chosen = open_mutants(results, patterns)
     texts = diffs(workdir, chosen)
     equivalents = load_equivalents()
     for mutant in chosen:
@@ -305,15 +304,18 @@ def show_survivors(patterns: list[str], workdir: Path) -> None:
         print(f"# {mutant} ({results[module_of(mutant)][mutant]}) key {key}{note}\n{texts[mutant]}\n")
 
 
+def open_mutants(results: dict[str, dict[str, str]], patterns: list[str]) -> list[str]:
+    """The survived / no-tests / suspicious mutants whose name or module matches a pattern."""
+    return sorted(m for found in results.values() for m, status in found.items()
+                  if status in ("survived", "no tests", "suspicious")
+                  and any(fnmatch.fnmatch(m, p) or fnmatch.fnmatch(module_of(m), p) for p in patterns))
+
+
 def try_tests(patterns: list[str], tests: list[str], workdir: Path) -> int:
     """Run `tests` (from the working tree) against each open mutant matching `patterns`, as mutmut
     runs them: the mutated copy of src/ first on the path, the mutant switched on by name. Quick
     feedback while writing a test; `run <module>` afterwards records the result."""
-    results = read_results(workdir)
-    chosen = sorted(m for found in results.values() for m, status in found.items()
-                    if status in ("survived", "no tests", "suspicious") and any(fnmatch.fnmatch(m, p) or
-                                                                                 fnmatch.fnmatch(module_of(m), p)
-                                                                                 for p in patterns))
+    chosen = open_mutants(read_results(workdir), patterns)
     if not chosen:
         raise SystemExit(f"no open mutant matches {patterns} in {workdir}")
     env = {**os.environ, "PYTHONPATH": str(workdir / "mutants" / "src")}
@@ -334,7 +336,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR, help="working copy (default build/mutation)")
     commands = parser.add_subparsers(dest="command", required=True)
     run_parser = commands.add_parser("run", help="run mutmut on the modules matching the patterns (default: all)")
-    run_parser.add_argument("patterns", nargs="*", help="module names or patterns, e.g. her2meta.pool.tau2")
+    run_parser.add_argument("patterns", nargs="*", help="module names or patterns, e.g. her2meta.pool.tau2, or mutant names")
+    run_parser.add_argument("--open", action="store_true",
+                            help="only the mutants still open (survived, no tests) among those matching: after adding tests")
     run_parser.add_argument("--max-children", type=int, default=os.cpu_count() or 2)
     run_parser.add_argument("--commit", metavar="REV",
                             help="mutate and test this commit (e.g. HEAD), not the working tree with its uncommitted edits")
@@ -350,7 +354,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     workdir = args.workdir.resolve()
     if args.command == "run":
-        return run(args.patterns, workdir, args.max_children, args.commit)
+        patterns = args.patterns
+        if args.open:
+            patterns = open_mutants(read_results(workdir), patterns or ["*"])
+            if not patterns:
+                raise SystemExit("no open mutant matches")
+        return run(patterns, workdir, args.max_children, args.commit)
     if args.command == "try":
         return try_tests(args.patterns, args.tests, workdir)
     if args.command == "report":
