@@ -277,3 +277,12 @@ def test_study_day_cutoff_given_as_text_in_the_mapping_is_a_number():
     apply_cutoff("S1", {"data_cutoff": {"study_day": "11"}, "fields": {}}, out, {}, qc)
     assert out["pfs_months"].iloc[0] == pytest.approx(_months(10))
     assert qc["data_cutoff"]["study_day"] == 11
+
+
+def test_study_day_cutoff_tolerates_a_millionth_of_a_day_of_rounding():
+    """Times from dates are whole days up to rounding: up to 1e-6 day beyond the limit is not beyond it."""
+    out = pd.DataFrame({"os_months": [(365.0 + 1e-6) / DAYS_PER_MONTH, (365.0 + 1e-5) / DAYS_PER_MONTH],
+                        "os_event": [1, 1]})
+    qc = {"exclusions": []}
+    apply_cutoff("S1", {"data_cutoff": {"study_day": 366}, "fields": {}}, out, {}, qc)
+    assert out["os_event"].tolist() == [1, 0]

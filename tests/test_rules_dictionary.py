@@ -946,3 +946,11 @@ def test_parse_regimens_reads_each_distinct_text_once_and_fills_missing():
 def test_parse_regimens_of_only_missing_values():
     out = parse_regimens(pd.Series([None, ""], dtype=object))
     assert out["regimen"].isna().all() and len(out) == 2
+
+
+@pytest.mark.parametrize("flag", [0, 0.0, np.int64(0), np.float64(0.0), False])
+def test_pcr_flag_zero_means_no_pcr(flag):
+    """A source flag of 0 (or False) is 'no pCR': it contradicts a ypT0 ypN0 and agrees with ypT2."""
+    out = pcr_consistency(pd.Series([flag, flag], dtype=object), pd.Series(["ypT0", "ypT2"]),
+                          pd.Series(["ypN0", "ypN0"]))
+    assert out.tolist() == [True, False]
