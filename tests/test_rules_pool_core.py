@@ -327,7 +327,7 @@ def test_prediction_critical_value_for_every_alias(alias):
 # --- rma (intercept-only) and its forwarding to metareg -------------------------------------------
 
 from her2meta.pool.metareg import metareg  # noqa: E402
-from her2meta.pool.result import MetaResult, fmt, fmt_p, to_jsonable  # noqa: E402
+from her2meta.pool.result import MetaResult, fmt, fmt_p, format_meta_summary, to_jsonable  # noqa: E402
 from her2meta.pool.uni import rma  # noqa: E402
 
 ABLAT = np.array(BCG["ablat"], dtype=float)
@@ -459,3 +459,14 @@ def test_json_form_has_tau_and_leaves_out_private_fields():
         _hidden: float
 
     assert to_jsonable(WithPrivate(1.0, 2.0)) == {"shown": 1.0}
+
+
+def test_summary_digits_reach_every_number():
+    """summary(digits) / format_meta_summary(res, digits): every number but I2/H2 uses the digits
+    asked for; format_meta_summary defaults to 4 like summary()."""
+    lines = result().summary(2).split("\n")
+    assert lines[2] == "tau^2 (estimated amount of total heterogeneity): 0.04 (SE = 0.03)  [0.01, 0.50] (Q-profile)"
+    assert lines[3] == "tau (square root of estimated tau^2 value):      0.20"
+    assert lines[8] == "Q(df = 7) = 12.35, p-val = <.0001"
+    assert lines[12] == "     -0.50       0.25              -2.00   0.0455      -1.00       0.00"
+    assert format_meta_summary(result()) == result().summary()
