@@ -3,7 +3,8 @@
 What counts as a count of people, which columns and keys are scanned, the complement N - events
 of a pair, the totals that would give a suppressed part back, where identifiers are matched, which
 files are in the release zone, and the exact text of the summary and manifest a reviewer reads.
-Expected values are worked out by hand from the rules. Unit level: no Snakemake.
+Expected values are worked out by hand from the rules. Unit level: no Snakemake. The rules at
+the end of the file are the ones the mutation run of issue 18 showed untested.
 """
 
 from __future__ import annotations
@@ -718,7 +719,8 @@ def test_every_participant_level_format_fails_the_check(tmp_path, suffix):
 
 
 def test_per_patient_measurements_are_the_numeric_fields_of_the_harmonized_model():
-    assert NUMERIC == {"age_years", "efs_months", "er_percent", "pr_percent", "her2_ish_copy_number", "her2_ish_ratio",
+    """Number and integer fields of the harmonized data model (integers: events, grade, ISH group)."""
+    assert _numeric_fields() == {"age_years", "efs_months", "er_percent", "pr_percent", "her2_ish_copy_number", "her2_ish_ratio",
                        "idfs_months", "os_months", "pfs_months", "efs_event", "grade", "her2_ish_group", "idfs_event",
                        "os_event", "pfs_event"}
 
@@ -811,3 +813,75 @@ def test_defaults_small_cells_listed_not_failed_and_rows_named_by_number(tmp_pat
         ("small_cell", "report/r.html", "page, table 1, row 1 (2), column 'N'")]
     (tmp_path / "report/r.html").unlink()
     assert check_release(tmp_path, identifiers=[]).status == "passed, with small cells to be suppressed"
+
+
+# ---------------------------------------------------------------------------------------------
+# Rules the mutation run (issue 18) showed untested
+
+def test_a_suppressed_or_impossible_fraction_does_not_stop_the_scan_of_the_fractions_after_it():
+    """"<3/20" (already suppressed) and "30/20" (events above N: not a fraction of people) are
+    skipped, and the small fractions after them in the same text are still found."""
+    text = "pCR &lt;3/20 in arm A, 2/20 in arm B; ratio 30/20; ORR 1/9"
+    assert [f.detail for f in _fraction_findings("report/r.html", "page", text, 5)] == [
+        "'2/20': 2 < 5", "'1/9': 1 < 5"]
+
+
+def test_a_row_level_html_table_is_named_by_its_file_and_table_number():
+    """The row-level finding of a report table names the file and "table N" (no leading comma
+    when the page itself has no place name)."""
+    html = "<table><tr><th>Patient ID</th><th>N</th></tr><tr><td>x</td><td>7</td></tr></table>"
+    found = _html_findings("report/r.html", "", html, 5, NUMERIC)
+    assert [(f.kind, f.file, f.where) for f in found] == [("row_level_table", "report/r.html", "table 1")]
+
+
+def test_a_count_equal_to_the_minimum_in_a_report_table_is_not_small():
+    """Small means below the minimum: with a minimum of 5, a count column's 5 is shown, 4 is not."""
+    html = ("<table><tr><th>Study</th><th>N</th></tr><tr><td>A</td><td>5</td></tr>"
+            "<tr><td>B</td><td>4</td></tr></table>")
+    assert [(f.where, f.detail, f.value) for f in _html_findings("r.html", "page", html, 5, NUMERIC)] == [
+        ("page, table 1, row 2 (B), column 'N'", "4 < 5", 4)]
+
+
+def test_character_references_in_a_report_cell_are_read_as_the_characters_they_stand_for():
+    """"2&nbsp;patients" is the count 2 followed by a word (a no-break space is a space), and
+    "Smith &amp; Jones" is the row label "Smith & Jones": a reference must not glue a count to
+    the word after it and hide it."""
+    html = ("<table><tr><th>Study</th><th>Patients</th></tr>"
+            "<tr><td>Smith &amp; Jones</td><td>2&nbsp;patients</td></tr></table>")
+    assert [(f.where, f.detail, f.value) for f in _html_findings("r.html", "page", html, 5, NUMERIC)] == [
+        ("page, table 1, row 1 (Smith & Jones), column 'Patients'", "2 < 5", 2)]
+
+
+def test_a_json_list_longer_than_any_aggregate_table_is_a_row_level_finding_of_that_file():
+    """A list of more records than any aggregate table fails the check as row-level, named by
+    file and key."""
+    found = _json_row_level("pooled/d.json", {"rows": [{"x": 1}] * 501}, NUMERIC)
+    assert [(f.kind, f.file, f.where, f.detail) for f in found] == [
+        ("row_level_table", "pooled/d.json", "rows", "501 records: more than any aggregate table (500)")]
+    check = ReleaseCheck(results_dir="results", min_cell_count=5, strict=False, findings=found)
+    assert check.failures == found and check.status == "failed"
+
+
+def test_small_cells_of_a_json_document_that_is_a_list_are_named_by_index():
+    assert [(f.where, f.detail) for f in _json_small_cells("pooled/x.json", [{"n": 30}, {"n": 3}], 5)] == [
+        ("[1]", "n = 3 < 5")]
+
+
+def test_only_a_column_named_events_pairs_with_an_n_column():
+    """"hrpercent" is 7 characters longer than the stem "hr" of "hr_n", but it is no x_events
+    column: no pair, and no complement hr_n - hrpercent is computed."""
+    assert _pairs(["hr_n", "hrpercent"]) == []
+    assert small_cells_in_record({"hr_n": 10, "hrpercent": 8}, 5) == []
+
+
+def test_row_level_findings_of_a_table_name_the_table():
+    """The per-patient measurement and the row-count findings name the place given (here "table")."""
+    found = _table_findings("t.tsv", "table", ["age_years", "efs_months"], [["1", "2"]] * 501, NUMERIC)
+    assert [(f.kind, f.file, f.where) for f in found] == [("row_level_table", "t.tsv", "table")] * 2
+
+
+def test_png_text_keyword_ends_at_the_first_nul():
+    """tEXt: the keyword is everything before the first NUL (PNG specification, 11.3.4.3); all
+    after it is the text, further NULs included."""
+    png = b"\x89PNG\r\n\x1a\n" + _chunk(b"tEXt", b"Comment\0SIM-0001\0n=3")
+    assert png_text(png) == "Comment: SIM-0001\x00n=3"
