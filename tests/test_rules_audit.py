@@ -3,18 +3,22 @@
 For every file in a result's lineage the audit compares the hash the user recorded, the hash in
 the file's own record and the file now: ok, changed, missing, stale, no record, unrecorded, or
 (records only) absent; it names each problem once and counts each file once. The records here are
-written by hand, so every hash and path is known. Unit level: no Snakemake.
+written by hand, so every hash and path is known. Unit level: no Snakemake. The rules at the end
+of the file are the ones the mutation run of issue 18 showed untested.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import locale
 import os
+import re
 from pathlib import Path
 
 import pytest
 
+import her2meta.audit as audit_module
 from her2meta.audit import (
     AuditResult,
     Auditor,
@@ -545,3 +549,130 @@ def test_text_of_a_folder_whose_result_has_no_recorded_hash(run):
     assert rows == ["results/pooled/a.tsv          -             1 problem(s)  pool analysis=a; 1 files in its lineage"]
     problems = _rows(render_text(Auditor("results").audit("results/pooled/a.tsv")))
     assert problems[-1] == "  UNRECORDED results/pooled/a.tsv: the file was missing when the job that used it ran"  # no user
+
+
+# ---------------------------------------------------------------------------------------------
+# Rules the mutation run (issue 18) showed untested
+
+def test_the_results_folder_given_is_the_only_one_whose_records_are_read(run):
+    """With a results folder given (--results), a path outside it has no record there: it is not
+    audited against the folder it happens to lie in, and the message names the folder searched."""
+    Path("copy/results/provenance").mkdir(parents=True)
+    message = "^" + re.escape(f"results/pooled/a.tsv: no provenance record in {Path('copy/results/provenance')} ")
+    with pytest.raises(FileNotFoundError, match=message):
+        audit("results/pooled/a.tsv", results_dir="copy/results")
+    with pytest.raises(FileNotFoundError, match=message):
+        lineage_summary("results/pooled/a.tsv", results_dir="copy/results")
+    with pytest.raises(FileNotFoundError, match=message):
+        report_appendix(["results/pooled/a.tsv"], results_dir="copy/results")
+
+
+def test_the_report_appendix_reads_one_results_folder_once(run, monkeypatch):
+    """All tables and figures of one results folder share one Auditor (records and hashes read
+    once for the whole appendix, not once per table)."""
+    _second_result(sha("ext1"))
+    made = []
+
+    class CountingAuditor(Auditor):
+        def __init__(self, results_dir, **options):
+            made.append(Path(results_dir))
+            super().__init__(results_dir, **options)
+
+    monkeypatch.setattr(audit_module, "Auditor", CountingAuditor)
+    appendix = report_appendix(["results/pooled/a.tsv", "results/pooled/b.tsv"])
+    assert made == [Path("results")]
+    assert [item["path"] for item in appendix["items"]] == ["results/pooled/a.tsv", "results/pooled/b.tsv"]
+
+
+def test_a_file_is_listed_under_the_study_of_the_nearest_result_above_it(run):
+    """A result made without a study (a shared dictionary) used by study S1's extraction: its
+    inputs belong to S1 in the appendix, not to no study."""
+    Path("dict").mkdir()
+    Path("dict/terms.yaml").write_text("terms")
+    _record("results/dictionary/terms.json", "dictionary", {}, [("dict/terms.yaml", sha("terms"), "mapping")],
+            ["results/dictionary/terms.json"])
+    inputs = [("raw/S1.csv", sha("raw1"), "package"), ("map/S1.yaml", sha("map1"), "mapping"),
+              ("results/dictionary/terms.json", sha("results/dictionary/terms.json"), "data")]
+    outputs = ["results/extracted/S1.parquet", "results/extracted/S1.qc.json"]
+    for output in outputs:
+        _record(output, "extract", {"study": "S1"}, inputs, outputs)
+    files = lineage_summary("results/pooled/a.tsv")["files"]
+    assert [(f["study"], f["role"], f["path"]) for f in files] == [
+        ("S1", "mapping", "dict/terms.yaml"), ("S1", "mapping", "map/S1.yaml"), ("S1", "raw file", "raw/S1.csv")]
+
+
+def test_a_folder_audit_as_a_document_names_the_folder_and_the_mode(run):
+    """The JSON of a whole-folder audit has the folder as its target and records_only as a boolean."""
+    document = Auditor("results").audit().to_dict()
+    assert (document["target"], document["results_dir"], document["records_only"]) == ("results", "results", False)
+    assert Auditor("results", records_only=True).audit().to_dict()["records_only"] is True
+
+
+def test_locations_are_shown_relative_below_the_current_folder_and_absolute_above_it(run, tmp_path, monkeypatch):
+    """An absolute path below the current folder is shown relative to it, a relative path that
+    goes up is shown absolute, and a location relpath cannot express (another drive, on Windows)
+    is shown as it is."""
+    auditor = Auditor("results")
+    assert auditor.display(tmp_path / "results" / "pooled" / "a.tsv") == os.path.join("results", "pooled", "a.tsv")
+    assert auditor.display(Path("..") / "x.csv") == str(tmp_path.parent / "x.csv")
+
+    def other_drive(path, start=None):
+        raise ValueError("path is on mount 'D:', start on mount 'C:'")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(audit_module.os.path, "relpath", other_drive)
+        assert auditor.display(Path("/d/x.csv")) == str(Path("/d/x.csv"))
+
+
+def test_a_results_folder_renamed_since_the_run_is_audited_in_place(run):
+    """Records of a run whose results folder was "out" (results_dir in the records): the recorded
+    paths under out/ are the files of this folder, so the lineage, its statuses and the final
+    results are the same as before the renaming."""
+    for record_file in Path("results/provenance").rglob("*.json"):
+        text = record_file.read_text().replace('"results/', '"out/').replace('"results_dir": "results"', '"results_dir": "out"')
+        record_file.write_text(text)
+    assert json.loads(Path("results/provenance/pooled/a.tsv.json").read_text())["results_dir"] == "out"
+    result = audit("results/pooled/a.tsv")
+    assert _statuses(result) == [
+        ("results/pooled/a.tsv", "result", "ok"),
+        ("results/extracted/S1.parquet", "result", "ok"),
+        ("raw/S1.csv", "raw file", "ok"),
+        ("map/S1.yaml", "mapping", "ok"),
+        ("results/extracted/S1.qc.json", "result", "ok"),
+    ]
+    assert Auditor("results").final_results() == [Path("results/pooled/a.tsv")]
+    assert Auditor("results").locate("out/pooled/a.tsv", {"results_dir": "out"}) == Path("results/pooled/a.tsv")
+
+
+def test_a_path_outside_the_results_folder_has_no_record_however_often_asked(run):
+    auditor = Auditor("results")
+    for _ in range(2):
+        assert auditor.record_for(Path("raw/S1.csv")) is None
+        with pytest.raises(FileNotFoundError, match=r"^raw/S1\.csv: no provenance record in "):
+            auditor.lineage("raw/S1.csv")
+
+
+def test_every_result_of_an_audit_gets_its_heading():
+    """A (non-folder) audit of two results shows each result's heading, the first one too."""
+    first = Node(path="x", location="x", kind="result", recorded=None)
+    second = Node(path="y", location="y", kind="result", recorded=None)
+    rows = _rows(render_text(AuditResult("x", "r", False, [first, second])))
+    assert [rows[0], rows[6]] == ["x", "y"]
+    assert rows.count("lineage (sha256 as recorded by the result that used the file; status of the file now):") == 2
+
+
+def test_records_are_read_as_utf8_whatever_the_locale_of_the_machine(run):
+    """Records are written in UTF-8 (her2meta.io.write_json, ensure_ascii=False): a raw file named
+    Étude.csv is read back under a locale whose default encoding is ASCII (the C locale)."""
+    Path("raw/Étude.csv").write_text("raw1")
+    _record("results/pooled/a.tsv", "pool", {}, [("raw/Étude.csv", sha("raw1"), "package")], ["results/pooled/a.tsv"])
+    record_file = Path("results/provenance/pooled/a.tsv.json")
+    record_file.write_bytes(json.dumps(json.loads(record_file.read_text()), ensure_ascii=False).encode("utf-8"))
+    assert "Étude".encode("utf-8") in record_file.read_bytes()
+    before = locale.setlocale(locale.LC_CTYPE)
+    locale.setlocale(locale.LC_CTYPE, "C")
+    try:
+        result = audit("results/pooled/a.tsv")
+    finally:
+        locale.setlocale(locale.LC_CTYPE, before)
+    assert _statuses(result) == [("results/pooled/a.tsv", "result", "ok"), ("raw/Étude.csv", "raw file", "ok")]
