@@ -885,3 +885,11 @@ def test_png_text_keyword_ends_at_the_first_nul():
     after it is the text, further NULs included."""
     png = b"\x89PNG\r\n\x1a\n" + _chunk(b"tEXt", b"Comment\0SIM-0001\0n=3")
     assert png_text(png) == "Comment: SIM-0001\x00n=3"
+
+
+def test_an_identifier_beginning_or_ending_in_lower_case_letters_is_searched_whole():
+    """Only punctuation is stripped from the ends of an identifier: "ab-1234" and "1234ab" keep
+    their letters (stripped to their 4 digits they would be too short to search and would leak)."""
+    index = IdentifierIndex(["ab-1234", "1234ab"])
+    assert len(index) == 2 and index.not_searched == 0
+    assert index.find("patients ab-1234 and 1234AB") == [("ab-1234", 9), ("1234ab", 21)]
