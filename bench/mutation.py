@@ -314,19 +314,46 @@ def open_mutants(results: dict[str, dict[str, str]], patterns: list[str]) -> lis
 def try_tests(patterns: list[str], tests: list[str], workdir: Path) -> int:
     """Run `tests` (from the working tree) against each open mutant matching `patterns`, as mutmut
     runs them: the mutated copy of src/ first on the path, the mutant switched on by name. Quick
-    feedback while writing a test; `run <module>` afterwards records the result."""
+    feedback while writing a test; `run <module>` afterwards records the result.
+
+    The tests first run on the unchanged code: if they fail there, every mutant would look killed,
+    so nothing is counted. One interpreter imports the libraries and the mutated package once and
+    forks a child per mutant (mutmut's trampoline reads the mutant's name at each call)."""
     chosen = open_mutants(read_results(workdir), patterns)
     if not chosen:
         raise SystemExit(f"no open mutant matches {patterns} in {workdir}")
-    env = {**os.environ, "PYTHONPATH": str(workdir / "mutants" / "src")}
+    source = workdir / "mutants" / "src"
+    sys.path.insert(0, str(source))
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(source), os.environ.get("PYTHONPATH")]))
+    os.chdir(ROOT)
+    import importlib
+
+    import pytest  # noqa: F401 (imported once, before the forks)
+    for module in sorted({module_of(m) for m in chosen}):
+        importlib.import_module(module)
+
+    def outcome(mutant: str) -> int:
+        pid = os.fork()
+        if pid == 0:
+            os.environ["MUTANT_UNDER_TEST"] = mutant
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 1)
+            os.dup2(devnull, 2)
+            try:
+                code = int(pytest.main(["-x", "-q", "-p", "no:cacheprovider", *tests]))
+            except BaseException:  # a crash in the child is a failed run, as under mutmut
+                code = 1
+            os._exit(code)
+        return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+
+    if outcome("") != 0:
+        print(f"the tests fail on the unchanged code: run `python -m pytest {' '.join(tests)}` and mend them first")
+        return 1
     still_open = 0
     for mutant in chosen:
-        outcome = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests],
-                                 check=False, cwd=ROOT, capture_output=True, text=True,
-                                 env={**env, "MUTANT_UNDER_TEST": mutant})
-        killed = outcome.returncode != 0
+        killed = outcome(mutant) != 0
         still_open += not killed
-        print(f"{'killed  ' if killed else 'SURVIVED'} {mutant}")
+        print(f"{'killed  ' if killed else 'SURVIVED'} {mutant}", flush=True)
     print(f"{len(chosen) - still_open} of {len(chosen)} killed by {' '.join(tests)}")
     return 0
 
