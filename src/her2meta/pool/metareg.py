@@ -249,10 +249,12 @@ def pseudo_r2(fit: ModelFit, *, tol: float, maxiter: int, notes: list[str]) -> f
     return max(0.0, 100.0 * (null.tau2 - fit.tau2) / null.tau2)
 
 
-def _weighted_adjusted_r2(fit: ModelFit) -> float:
+def _weighted_adjusted_r2(fit: ModelFit) -> float | None:
     yi, w = fit.yi, 1.0 / fit.vi
     if np.all(yi == yi[0]):
         return 0.0
+    if fit.k == fit.p:              # no residual df: the adjusted R^2 is undefined (R's lm: NaN)
+        return None
     rss = WeightedFit(yi, w, fit.X).rss
     tss = WeightedFit(yi, w, None).rss
     r2 = 1.0 - rss / tss
