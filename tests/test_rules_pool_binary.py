@@ -549,3 +549,284 @@ def test_peto_level_and_summary():
     assert res.level == 90.0
     assert res.ci_ub - res.estimate == pytest.approx(stats.norm.isf(0.05) * res.se, rel=1e-10)
     assert res.summary().split("\n")[0] == "Fixed-effect model, Peto method (OR; k = 2)"
+
+
+# ------------------------------------------------- rules added against surviving mutants ---
+# (issue 18: each test names the rule; values by hand as above)
+
+import json  # noqa: E402
+import warnings  # noqa: E402
+
+from her2meta.pool.binary import BinaryPoolResult  # noqa: E402
+
+
+@pytest.mark.parametrize("measure, cells", [
+    ("OR", ([0, 3], [5, 7], [2, 4], [8, 6])),          # log(0): a division by zero
+    ("OR", ([0, 3], [0, 7], [2, 4], [8, 6])),          # a = b = 0: 0/0
+    ("RR", ([0, 3], [0, 7], [2, 4], [8, 6])),          # empty treated arm: 0/0
+])
+def test_a_study_not_estimable_without_correction_is_reported_not_warned(measure, cells):
+    """to='none': a zero cell leaves the study not estimable; that goes to the records, and no
+    numpy RuntimeWarning reaches the user."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        es = escalc_2x2(*cells, measure, to="none")
+    assert es.dropped.tolist() == [True, False] and np.isnan(es.yi[0]) and np.isnan(es.vi[0])
+
+
+def test_a_study_with_an_infinite_effect_but_finite_variance_is_dropped():
+    """A study is kept only if both yi and vi are finite: counts so large that a*d overflows give
+    log OR = inf with a finite variance, and the study is dropped, not passed on as infinite."""
+    with np.errstate(over="ignore"):
+        es = escalc_2x2([1e155, 3], [1, 7], [1, 4], [1e155, 6], "OR", to="none")
+    assert es.dropped.tolist() == [True, False]
+    assert np.isnan(es.yi[0]) and np.isnan(es.vi[0])
+
+
+@pytest.mark.parametrize("to", ["if0all", "none"])
+def test_the_correction_flags_are_booleans_in_the_json(to):
+    """'corrected' is a list of true/false in the written JSON, also when no study is corrected."""
+    es = escalc_2x2([1, 3], [10, 7], [2, 4], [8, 6], "OR", to=to)
+    assert json.dumps(es.to_dict()["corrected"]) == "[false, false]"
+    assert es.corrected.dtype == bool
+
+
+@pytest.mark.parametrize("position, name", [(0, "ai"), (1, "bi"), (2, "ci"), (3, "di")])
+def test_non_numeric_counts_name_the_cell(position, name):
+    """Counts that are not numbers are refused with the cell (ai, bi, ci, di) named."""
+    cells = [[1], [2], [3], [4]]
+    cells[position] = ["many"]
+    with pytest.raises(PoolingInputError, match=rf"^{name} must be numeric: "):
+        escalc_2x2(*cells)
+    cells[position] = [[1, 2]]
+    with pytest.raises(PoolingInputError, match=rf"^{name} must be one-dimensional"):
+        escalc_2x2(*cells)
+
+
+def test_pooled_results_carry_the_study_labels():
+    """MH and Peto results list the study labels, in input order."""
+    for res in (mantel_haenszel(A, B, C, D, study=["s1", "s2"]),
+                peto(A, B, C, D, study=["s1", "s2"])):
+        assert res.study == ["s1", "s2"]
+
+
+@pytest.mark.parametrize("level, reported", [(2, 2.0), (1.5, 1.5), (0.9, 90.0)])
+def test_the_reported_level_is_the_one_the_interval_used(level, reported):
+    """A level above 1 is a percent, one at or below 1 a fraction; the reported level (percent)
+    is the one behind the interval, for MH and for Peto."""
+    z = stats.norm.isf((1 - reported / 100) / 2)
+    for res in (mantel_haenszel(A, B, C, D, level=level), peto(A, B, C, D, level=level)):
+        assert res.level == reported
+        assert res.ci_ub - res.estimate == pytest.approx(z * res.se, rel=1e-10)
+
+
+def test_a_level_of_one_is_the_fraction_one():
+    """level = 1 is read as the fraction 1 (alpha = 0): an unbounded interval, reported as 100."""
+    res = mantel_haenszel(A, B, C, D, level=1)
+    assert res.level == 100.0 and res.ci_lb == -math.inf and res.ci_ub == math.inf
+
+
+def test_breslow_day_counts_a_stratum_with_a_single_non_event():
+    """A stratum with one non-event (b + d = 1) still has events and non-events: it is
+    informative and counts in k_pos (df = k_pos - 1)."""
+    a, b, c, d = [2, 1, 3], [1, 2, 0], [1, 2, 2], [2, 1, 1]
+    res = breslow_day_test(a, b, c, d)
+    assert res["k_pos"] == 3
+    n = np.add(np.add(a, b), np.add(c, d))
+    psi = np.sum(np.multiply(a, d) / n) / np.sum(np.multiply(b, c) / n)
+    bd, ta = _breslow_day_by_hand(a, b, c, d, psi)
+    assert res["BD"] == pytest.approx(bd, rel=1e-8) and res["TA"] == pytest.approx(ta, rel=1e-8)
+    assert res["BD_p"] == pytest.approx(stats.chi2.sf(bd, 2), rel=1e-7)
+
+
+def test_breslow_day_leaves_out_a_stratum_with_an_empty_treated_arm():
+    """A stratum with no treated patients (a = b = 0) says nothing about the OR: left out."""
+    res = breslow_day_test([10, 4, 0], [20, 16, 0], [5, 8, 3], [25, 12, 2])
+    assert res["k_pos"] == 2
+    base = breslow_day_test([10, 4], [20, 16], [5, 8], [25, 12])
+    assert res["BD"] == pytest.approx(base["BD"], rel=1e-10)
+    assert res["BD_p"] == pytest.approx(base["BD_p"], rel=1e-10)
+
+
+def test_breslow_day_leaves_out_a_stratum_with_an_empty_control_arm():
+    """Likewise a stratum with no control patients (c = d = 0): swapping the arms (which only
+    inverts the OR) must not change the Breslow-Day test, its df or its p-value."""
+    a, b, c, d = [10, 4, 3], [20, 16, 2], [5, 8, 0], [25, 12, 0]
+    res = breslow_day_test(a, b, c, d)
+    swapped = breslow_day_test(c, d, a, b)
+    base = breslow_day_test([10, 4], [20, 16], [5, 8], [25, 12])
+    assert res["k_pos"] == swapped["k_pos"] == 2
+    for key in ("BD", "TA", "BD_p", "TA_p"):
+        assert res[key] == pytest.approx(base[key], rel=1e-10)
+        assert swapped[key] == pytest.approx(base[key], rel=1e-10)
+    mh = mantel_haenszel(a, b, c, d)
+    assert mh.k_pos == 2 and mh.BD_p == pytest.approx(base["BD_p"], rel=1e-10)
+
+
+def test_homogeneous_odds_ratios_give_zero_breslow_day_and_tarone():
+    """(2, 1 | 1, 2) and (4, 2 | 2, 4) both have OR 4 = OR_MH: the expected counts are the
+    observed ones, X^2 = 0 and Tarone's statistic is 0 (not lifted to anything else)."""
+    res = breslow_day_test([2, 4], [1, 2], [1, 2], [2, 4])
+    assert res["k_pos"] == 2
+    assert res["BD"] == pytest.approx(0.0, abs=1e-12) and res["TA"] == pytest.approx(0.0, abs=1e-12)
+    assert res["BD_p"] == pytest.approx(1.0, abs=1e-10)
+
+
+@pytest.mark.parametrize("a, b, c, d, stat", [
+    # one event in all: E = 10 * 1/20 = 1/2, Var = 10*10*1*19/(20^2*19) = 1/4, (1 - 1/2)^2/(1/4) = 1
+    ([1], [9], [0], [10], 1.0),
+    # one non-event in all: E = 9*19/20, Var = 9*11*19*1/(20^2*19) = 99/400, (9 - 171/20)^2/Var = 9/11
+    ([9], [0], [10], [1], 9 / 11),
+])
+def test_cmh_is_defined_with_a_single_event_or_a_single_non_event(a, b, c, d, stat):
+    """The CMH test needs at least one event and one non-event overall; one is enough."""
+    res = mantel_haenszel(a, b, c, d, correct=False)
+    assert res.CMH == pytest.approx(stat, rel=1e-12)
+    assert res.CMH_p == pytest.approx(stats.chi2.sf(stat, 1), rel=1e-10)
+
+
+@pytest.mark.parametrize("a, b, c, d", [
+    # a = 0 everywhere, with strata whose d = a + b + c, c = a + b + d and b = a + c + d
+    ([0, 0, 0], [2, 2, 8], [3, 7, 3], [5, 5, 5]),
+    # d = 0 everywhere (no control non-events): every a*d is 0
+    ([3, 2], [2, 5], [4, 1], [0, 0]),
+])
+def test_mh_or_undefined_whenever_every_a_times_d_is_zero(a, b, c, d):
+    """sum(a d / n) = 0 whatever the other cells: no OR_MH, with the note."""
+    res = mantel_haenszel(a, b, c, d)
+    assert res.estimate is None and res.se is None and res.k_pos == 0
+    assert "Mantel-Haenszel OR undefined: sum of a*d/n or b*c/n is zero" in res.notes
+
+
+def test_mh_passes_the_zero_cell_rule_to_the_study_level_effects():
+    """to='all' reaches the study-level yi/vi behind Q: every study is corrected."""
+    res = mantel_haenszel([10, 0], [20, 16], [5, 8], [25, 12], to="all", study=["s1", "s2"])
+    assert res.effect_sizes.corrected.tolist() == [True, True]
+    assert res.effect_sizes.yi[0] == pytest.approx(math.log(10.5 * 25.5 / (20.5 * 5.5)), rel=1e-12)
+    assert res.notes == ["s1: added 0.5 to each cell (to='all')", "s2: added 0.5 to each cell (zero cell)"]
+
+
+def test_peto_undefined_result_still_names_method_measure_and_studies():
+    """No Peto OR (every V = 0): the result still says Peto, OR, k and the level, and prints."""
+    res = peto([0, 0], [10, 12], [0, 0], [11, 9], level=90)
+    assert (res.method, res.measure, res.k, res.level) == ("PETO", "OR", 2, 90.0)
+    assert res.summary().split("\n")[0] == "Fixed-effect model, Peto method (OR; k = 2)"
+
+
+def test_peto_single_study_has_zero_q_df():
+    """One study: Q = 0 on 0 df, p = 1, I2 = 0, H2 = 1."""
+    res = peto([2], [1], [1], [2])
+    assert (res.Q, res.Q_df, res.Q_p, res.I2, res.H2) == (0.0, 0, 1.0, 0.0, 1.0)
+
+
+def test_peto_q_df_follows_the_studies_with_an_effect_size():
+    """Two studies with V > 0 but only one with a study-level effect (to='none' drops the zero-cell
+    study): Q_df = k_yi - 1 = 0, so p = 1, I2 = 0 and H2 = 1 by convention."""
+    res = peto([0, 3], [5, 1], [2, 1], [3, 3], to="none", study=["z", "y"])
+    assert res.k_yi == 1 and res.Q_df == 0
+    assert (res.Q_p, res.I2, res.H2) == (1.0, 0.0, 1.0)
+    assert res.notes == ["z: dropped (OR not estimable (zero cell without correction))"]
+
+
+def test_peto_passes_add_and_the_default_to_the_study_level_effects():
+    """Peto's notes record the zero-cell correction of the study-level yi/vi: 0.5 by default,
+    the add given otherwise, with the study labels."""
+    cells = ([0, 3], [5, 1], [2, 1], [3, 3])
+    assert peto(*cells, study=["z", "y"]).notes == ["z: added 0.5 to each cell (zero cell)"]
+    assert peto(*cells, study=["z", "y"], add=1.0).notes == ["z: added 1 to each cell (zero cell)"]
+
+
+def test_peto_keeps_double_zero_studies_when_asked():
+    """drop00=False keeps a double-zero study among the study-level effects (k_yi counts it)."""
+    cells = ([2, 3, 0], [1, 1, 5], [1, 1, 0], [2, 3, 6])
+    assert peto(*cells).k_yi == 2
+    kept = peto(*cells, drop00=False)
+    assert kept.k_yi == 3 and kept.Q_df == 2
+
+
+def test_peto_variance_of_a_two_patient_study():
+    """n = 2 (1 | 0 and 0 | 1): V = 1*1*(1/2)(1/2)/1 = 1/4 is used, E = 1/2, O - E = 1/2."""
+    res = peto([1], [0], [0], [1])
+    assert res.estimate == pytest.approx(0.5 / 0.25, rel=1e-12)
+    assert res.se == pytest.approx(1 / math.sqrt(0.25), rel=1e-12)
+
+
+def test_peto_with_a_one_patient_study_raises_no_warning():
+    """A study of one patient has V = 0 (n - 1 = 0): no numpy RuntimeWarning reaches the user."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = peto([2, 1], [1, 0], [1, 0], [2, 0], drop00=False)
+    assert res.estimate == pytest.approx(0.5 / (81 / 180), rel=1e-12)
+
+
+def _binary_summary_result():
+    return BinaryPoolResult(
+        method="MH", measure="OR", estimate=0.123456, se=0.234567, zval=0.526315,
+        pval=0.598765, ci_lb=-0.336289, ci_ub=0.583201, estimate_exp=1.131393,
+        ci_lb_exp=0.714419, ci_ub_exp=1.791718, Q=3.456789, Q_df=2, Q_p=0.177654, I2=42.142857,
+        H2=1.728395, k=3, k_yi=3, level=95.0, CMH=0.276543, CMH_p=0.598987, BD=4.567891,
+        BD_p=0.101929, TA=4.512345, TA_p=0.104765, k_pos=3,
+        notes=["s2: added 0.5 to each cell (zero cell)"])
+
+
+def test_mh_summary_prints_every_number_at_four_digits_by_default():
+    """The summary prints each estimate and statistic at 4 decimals, p-values to 4 places, I2
+    at 2, written out here from the layout."""
+    expected = "\n".join([
+        "Fixed-effect model, Mantel-Haenszel method (OR; k = 3)",
+        "",
+        "Test for Heterogeneity: Q(df = 2) = 3.4568, p-val = 0.1777; I^2 = 42.14%",
+        "estimate = 0.1235 (se = 0.2346), zval = 0.5263, p = 0.5988, 95% CI [-0.3363, 0.5832]",
+        "OR = 1.1314 [0.7144, 1.7917]",
+        "Cochran-Mantel-Haenszel test: CMH = 0.2765, df = 1, p-val = 0.5990",
+        "Breslow-Day test: X^2 = 4.5679, df = 2, p-val = 0.1019; Tarone's: X^2 = 4.5123, "
+        "p-val = 0.1048",
+        "Note: s2: added 0.5 to each cell (zero cell)",
+    ])
+    assert _binary_summary_result().summary() == expected
+
+
+def test_mh_summary_digits_reach_every_estimate_and_statistic():
+    """summary(digits=2): every estimate and statistic at 2 decimals; p-values stay at 4."""
+    expected = "\n".join([
+        "Fixed-effect model, Mantel-Haenszel method (OR; k = 3)",
+        "",
+        "Test for Heterogeneity: Q(df = 2) = 3.46, p-val = 0.1777; I^2 = 42.14%",
+        "estimate = 0.12 (se = 0.23), zval = 0.53, p = 0.5988, 95% CI [-0.34, 0.58]",
+        "OR = 1.13 [0.71, 1.79]",
+        "Cochran-Mantel-Haenszel test: CMH = 0.28, df = 1, p-val = 0.5990",
+        "Breslow-Day test: X^2 = 4.57, df = 2, p-val = 0.1019; Tarone's: X^2 = 4.51, p-val = 0.1048",
+        "Note: s2: added 0.5 to each cell (zero cell)",
+    ])
+    assert _binary_summary_result().summary(digits=2) == expected
+
+
+@pytest.mark.parametrize("measure", ["OR", "RR", "RD"])
+def test_an_empty_table_adds_nothing_to_the_mh_estimate(measure):
+    """A study with no patients (0, 0 | 0, 0), e.g. none in a subgroup, adds nothing to the MH
+    sums: the estimate, SE and tests are those without it (not NaN), no numpy warning; it still
+    counts in k and is listed as dropped from the study-level effects."""
+    full = ([10, 4, 0], [20, 16, 0], [5, 8, 0], [25, 12, 0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = mantel_haenszel(*full, measure)
+    base = mantel_haenszel(A, B, C, D, measure)
+    assert res.estimate == pytest.approx(base.estimate, rel=1e-14)
+    assert res.se == pytest.approx(base.se, rel=1e-14)
+    assert res.k == 3 and res.k_yi == 2
+    if measure == "OR":
+        assert res.CMH == pytest.approx(base.CMH, abs=1e-14) and res.k_pos == 2
+        assert res.BD == pytest.approx(base.BD, rel=1e-12)
+        assert cmh_test(*full)["statistic"] == pytest.approx(base.CMH, abs=1e-14)
+        assert breslow_day_test(*full)["BD"] == pytest.approx(base.BD, rel=1e-12)
+
+
+def test_an_empty_table_adds_nothing_to_the_peto_estimate():
+    """Peto: an empty table has O = E = V = 0 and leaves the estimate as without it (not NaN)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = peto([2, 3, 0], [1, 1, 0], [1, 1, 0], [2, 3, 0])
+    v1, v2 = 81 / 180, 256 / 448
+    assert res.estimate == pytest.approx(1.5 / (v1 + v2), rel=1e-12)
+    assert res.se == pytest.approx(1 / math.sqrt(v1 + v2), rel=1e-12)
+    assert res.k == 3 and res.k_yi == 2

@@ -257,13 +257,15 @@ def mantel_haenszel(ai, bi, ci, di, measure: str = "OR", *, study=None, level: f
     alpha = alpha_from_level(level)
     notes: list[str] = []
     extra: dict[str, Any] = {}
+    occupied = a + b + c + d > 0            # an empty table adds nothing (and 0/0 would be NaN)
+    a, b, c, d = a[occupied], b[occupied], c[occupied], d[occupied]
     if measure == "OR":
         estimate, se, extra = _mh_odds_ratio(a, b, c, d, correct, notes)
     elif measure == "RR":
         estimate, se = _mh_risk_ratio(a, b, c, d, notes)
     else:
         estimate, se = _mh_risk_difference(a, b, c, d)
-    return _binary_result("MH", measure, estimate, se, alpha, es, level, notes, a.size, **extra)
+    return _binary_result("MH", measure, estimate, se, alpha, es, level, notes, occupied.size, **extra)
 
 
 def _binary_result(method, measure, estimate, se, alpha, es, level, notes, k, **extra):
@@ -312,12 +314,14 @@ def _breslow_day(a, b, c, d, odds_ratio) -> dict[str, Any]:
     """Breslow-Day test (and Tarone's correction) over the informative strata.
 
     As metafor, strata whose expected count under the MH OR is not positive,
-    or with no events or no non-events, are left out (df = k_pos - 1).
+    or with no events or no non-events, are left out (df = k_pos - 1); so are
+    strata with an empty control arm (the empty treated arm is caught by the
+    expected count), which carry no information on the OR either.
     """
     n1, xt, yt = a + b, a + c, b + d
     n = a + b + c + d
     expected = _expected_a(n1, xt, c + d, n, odds_ratio)
-    pos = (expected > 0) & (xt > 0) & (yt > 0)
+    pos = (expected > 0) & (xt > 0) & (yt > 0) & (c + d > 0)
     k_pos = int(pos.sum())
     out: dict[str, Any] = {"k_pos": k_pos}
     if k_pos == 0:
@@ -385,7 +389,7 @@ def peto(ai, bi, ci, di, *, study=None, level: float = 95.0, add: float = 0.5,
     n = n1 + n2
     xt, yt = a + c, b + d
     with np.errstate(divide="ignore", invalid="ignore"):
-        e = xt * n1 / n
+        e = np.where(n > 0, xt * n1 / n, 0.0)       # an empty table: O = E = 0
         v = np.where(n > 1, xt * yt * (n1 / n) * (n2 / n) / (n - 1), 0.0)
     sum_v = float(v.sum())
     alpha = alpha_from_level(level)
@@ -414,6 +418,8 @@ def peto(ai, bi, ci, di, *, study=None, level: float = 95.0, add: float = 0.5,
 def cmh_test(ai, bi, ci, di, *, correct: bool = True) -> dict[str, float]:
     """Cochran-Mantel-Haenszel test of a common OR of 1 (statsmodels)."""
     a, b, c, d = _counts(ai, bi, ci, di)
+    occupied = a + b + c + d > 0            # an empty table adds nothing (and 0/0 would be NaN)
+    a, b, c, d = a[occupied], b[occupied], c[occupied], d[occupied]
     table = _stratified_table(np.stack([np.stack([a, b]), np.stack([c, d])]))
     stat = float(table.test_null_odds(correction=correct).statistic)
     return {"statistic": stat, "df": 1, "pval": float(dist.chi2_sf(stat, 1))}
@@ -422,6 +428,8 @@ def cmh_test(ai, bi, ci, di, *, correct: bool = True) -> dict[str, float]:
 def breslow_day_test(ai, bi, ci, di) -> dict[str, Any]:
     """Breslow-Day test of homogeneous ORs, with Tarone's correction."""
     a, b, c, d = _counts(ai, bi, ci, di)
+    occupied = a + b + c + d > 0            # an empty table adds nothing (and 0/0 would be NaN)
+    a, b, c, d = a[occupied], b[occupied], c[occupied], d[occupied]
     n = a + b + c + d
     r, s = np.sum(a * d / n), np.sum(b * c / n)
     if r == 0 or s == 0:
