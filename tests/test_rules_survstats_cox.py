@@ -364,3 +364,98 @@ def test_a_missing_label_in_a_list_of_site_names_is_found():
     with pytest.raises(SurvivalError, match=r"^cox_fit: cluster has 1 missing label\(s\); give every patient a "
                                             r"cluster label$"):
         cox_fit(B["time"], B["event"], B[["x1", "x2"]], cluster=["site A"] * 5 + [np.nan] + ["site B"] * 4)
+
+
+# ----------------------------------------------------------------------------- conditional logistic
+def matched_pairs(n10, n01, n11=0, n00=0):
+    """1:1 matched pairs with a 0/1 exposure: n10 pairs with only the case exposed, n01 with only the
+    control exposed, n11 / n00 concordant pairs."""
+    x, y, s = [], [], []
+    for (xc, xk), count in (((1, 0), n10), ((0, 1), n01), ((1, 1), n11), ((0, 0), n00)):
+        for _ in range(count):
+            x += [xc, xk]
+            y += [1, 0]
+            s += [len(s) // 2] * 2
+    return np.array(x, float)[:, None], np.array(y, float), np.array(s)
+
+
+def test_matched_pairs_give_the_discordant_pair_odds_ratio():
+    """In 1:1 matched pairs (strata with exactly one case) the conditional MLE is the classical
+    log(n10 / n01) with variance 1/n10 + 1/n01; concordant pairs carry no information."""
+    x, y, s = matched_pairs(12, 4, n11=3, n00=5)
+    beta, var, ll, ll0, converged, _it, k = condlogit.fit(x, y, s)
+    assert converged is True and k == 24
+    assert beta[0] == pytest.approx(math.log(3.0), rel=1e-9)
+    assert var[0, 0] == pytest.approx(1 / 12 + 1 / 4, rel=1e-9)
+    # log L at 0: every pair is a coin toss, log(1/2) each; at the MLE: 12 log(3/4) + 4 log(1/4) + 8 log(1/2)
+    assert ll0 == pytest.approx(24 * math.log(0.5), rel=1e-12)
+    assert ll == pytest.approx(12 * math.log(0.75) + 4 * math.log(0.25) + 8 * math.log(0.5), rel=1e-12)
+
+
+def test_iteration_cap_counts_newton_steps():
+    """max_iter caps the Newton steps: with 1 the result is the first step from 0, U(0)/I(0) =
+    ((n10 - n01)/2) / ((n10 + n01)/4) = 2 for n10 = 12, n01 = 0, not converged; with 0 it is the start."""
+    x, y, s = matched_pairs(12, 0, n11=3, n00=5)
+    beta, _var, _ll, _ll0, converged, it, _k = condlogit.fit(x, y, s, max_iter=1)
+    assert (beta[0], converged, it) == (pytest.approx(2.0, rel=1e-12), False, 1)
+    beta, _var, _ll, _ll0, converged, it, _k = condlogit.fit(x, y, s, max_iter=0)
+    assert (beta[0], converged, it) == (0.0, False, 0)
+
+
+@pytest.mark.parametrize("n11, n00", [(3, 5), (0, 2)])
+def test_climb_towards_an_infinite_estimate_stops_after_three_flat_steps(monkeypatch, n11, n00):
+    """Complete separation (every discordant pair has the case exposed): Newton climbs for ever; the fit
+    stops at the third step in a row whose log L change is <= 1e-13 max(1, |log L|), not converged."""
+    x, y, s = matched_pairs(12, 0, n11=n11, n00=n00)
+    seen = []
+    real = condlogit.evaluate
+
+    def spy(sts, beta):
+        out = real(sts, beta)
+        seen.append(out[0])
+        return out
+
+    monkeypatch.setattr(condlogit, "evaluate", spy)
+    beta, _var, ll, _ll0, converged, it, _k = condlogit.fit(x, y, s)
+    assert all(b >= a for a, b in zip(seen, seen[1:]))  # no step went down: no halving, one call per step
+    flat = [abs(b - a) <= 1e-13 * max(1.0, abs(a)) for a, b in zip(seen, seen[1:])]
+    stop = next(i for i in range(2, len(flat)) if flat[i - 2] and flat[i - 1] and flat[i]) + 1
+    assert converged is False and it == stop == len(seen) - 1 < 50
+    assert ll == seen[-1] and beta[0] > 25
+
+
+def test_no_information_at_the_start_is_not_converged():
+    """A covariate constant within every stratum has zero information: no step, not converged, no variance."""
+    beta, var, _ll, _ll0, converged, it, _k = condlogit.fit(np.array([[1.0], [1], [2], [2], [3], [3]]),
+                                                            np.array([1.0, 0, 1, 0, 0, 1]), np.array([0, 0, 1, 1, 2, 2]))
+    assert converged is False and var is None and it == 1 and beta[0] == 0.0
+
+
+# ----------------------------------------------------------------------------- covariate checks (as_matrix)
+T6, D6 = [1, 2, 3, 4, 5, 6], [1, 0, 1, 1, 0, 1]
+
+
+@pytest.mark.parametrize("X, message", [
+    (pd.DataFrame([[50.0, 1.0]] * 6, columns=["age", "age"]),
+     r"^cox_fit: covariate names are not unique: \['age', 'age'\]; rename the columns$"),
+    (pd.DataFrame(index=range(6)), r"^cox_fit: no covariates given; pass at least one column in X$"),
+    (pd.DataFrame({"age": [50.0, 61, 45, 70, 38, 55], "arm": list("ABABAB"), "her2_low": [True, False] * 3}),
+     r"^cox_fit: covariates must be numeric; not numeric: \['arm'\]; code categorical covariates as 0/1 indicator "
+     r"columns$"),
+    (pd.DataFrame({"age": [50.0, 61, 45, 70, 38, 55], "her2_low": [1.0, np.nan, 0, 1, 0, 1], "er": [1.0] * 6}),
+     r"^cox_fit: missing covariate values in \['her2_low'\]; drop or impute patients with missing covariates first "
+     r"\(complete-case analysis\)$"),
+    (pd.DataFrame({"age": [50.0, 61, np.inf, 70, 38, 55]}), r"^cox_fit: infinite covariate values; covariates must be "
+                                                             r"finite$"),
+])
+def test_covariate_errors_name_the_function_the_columns_and_the_fix(X, message):
+    with pytest.raises(SurvivalError, match=message):
+        cox_fit(T6, D6, X)
+
+
+def test_unnamed_covariates_get_names_the_user_can_read():
+    """A 1-D array is covariate 'x1', an unnamed Series 'x', a named Series keeps its name."""
+    age = [50.0, 61, 45, 70, 38, 55]
+    assert list(cox_fit(T6, D6, np.array(age)).coef.index) == ["x1"]
+    assert list(cox_fit(T6, D6, pd.Series(age)).coef.index) == ["x"]
+    assert list(cox_fit(T6, D6, pd.Series(age, name="age")).coef.index) == ["age"]
