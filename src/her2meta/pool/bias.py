@@ -249,7 +249,13 @@ def _estimate_k0(centred: np.ndarray, k: int, estimator: str, notes: list[str]):
         if estimator == "L0":
             k0 = (4 * s_r - k * (k + 1)) / (2 * k - 1)
         else:
-            k0 = k - 0.5 - np.sqrt(2 * k * k - 4 * s_r + 0.25)
+            radicand = 2 * k * k - 4 * s_r + 0.25
+            if radicand < 0:
+                raise PoolingError(
+                    f"the Q0 estimator is not defined for these studies: the rank sum of the "
+                    f"studies above the centre ({s_r:g}) exceeds k^2/2 ({k * k / 2:g}); "
+                    "use estimator='L0' or 'R0'")
+            k0 = k - 0.5 - np.sqrt(radicand)
         var_sr = (k * (k + 1) * (2 * k + 1) + 10 * k0 ** 3 + 27 * k0 ** 2 + 17 * k0
                   - 18 * k * k0 ** 2 - 18 * k * k0 + 6 * k * k * k0) / 24
         if var_sr < 0:
