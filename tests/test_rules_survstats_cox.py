@@ -459,3 +459,53 @@ def test_unnamed_covariates_get_names_the_user_can_read():
     assert list(cox_fit(T6, D6, np.array(age)).coef.index) == ["x1"]
     assert list(cox_fit(T6, D6, pd.Series(age)).coef.index) == ["x"]
     assert list(cox_fit(T6, D6, pd.Series(age, name="age")).coef.index) == ["age"]
+
+
+# ----------------------------------------------------------------------------- reasons for no Cox estimate
+def test_cox_input_errors_name_cox_fit_and_the_argument():
+    with pytest.raises(SurvivalError, match=r"^cox_fit: time has 1 negative value\(s\) \(first: -2 at position 1\); "):
+        cox_fit([1, -2, 3, 4, 5, 6], D6, pd.DataFrame({"x": [1.0, 0, 1, 0, 1, 0]}))
+    with pytest.raises(SurvivalError, match=r"^cox_fit: event must be 0 or 1; found 2; recode event as 0/1 "
+                                            r"\(1 = event\)$"):
+        cox_fit(T6, [1, 2, 1, 0, 1, 0], pd.DataFrame({"x": [1.0, 0, 1, 0, 1, 0]}))
+
+
+def test_a_single_event_is_not_no_events():
+    fit = cox_fit(T6, [0, 0, 1, 0, 0, 0], pd.DataFrame({"age": [50.0, 61, 45, 70, 38, 55]}))
+    assert fit.reason != "no events: a Cox model needs at least one event" and fit.events == 1
+
+
+def test_a_covariate_constant_within_every_stratum_is_named_with_within_strata():
+    """Constant within each of 2 strata (but not across them): absorbed by the stratum baselines."""
+    fit = cox_fit(T6, D6, pd.DataFrame({"site_size": [10.0, 10, 10, 20, 20, 20]}), strata=list("aaabbb"))
+    assert fit.reason == ("no variation in covariate 'site_size' within strata: its coefficient is not identifiable")
+
+
+def test_a_stratum_of_one_patient_is_allowed():
+    """A stratum with a single patient (no variation possible there) does not stop the check of the others."""
+    t = [1, 2, 3, 4, 5, 6, 7, 8, 9]
+    d = [1, 0, 1, 1, 0, 1, 1, 1, 0]
+    X = pd.DataFrame({"age": [50.0, 61, 45, 70, 38, 55, 66, 48, 59]})
+    fit = cox_fit(t, d, X, strata=["solo"] + ["a"] * 4 + ["b"] * 4)
+    assert fit.estimable and fit.n_strata == 3
+
+
+def test_group_reasons_for_a_0_1_covariate_are_spelled_out():
+    fit = cox_fit(T6, D6, pd.DataFrame({"her2_low": [1.0, 0, 0, 0, 0, 0]}))
+    assert fit.reason == ("only 1 patient(s) with her2_low = 1: fewer than 2 patients in a group, "
+                          "no hazard ratio is estimated")
+    fit = cox_fit(T6, [0, 1, 0, 1, 0, 1], pd.DataFrame({"her2_low": [1.0, 0, 1, 0, 1, 0]}))
+    assert fit.reason == ("no events among patients with her2_low = 1: the partial likelihood has no finite "
+                          "maximum (the hazard ratio is 0 or infinite)")
+
+
+def test_two_patients_in_a_group_are_enough():
+    """The group-size rule is fewer than 2: a 0/1 covariate with exactly 2 exposed patients is fitted."""
+    fit = cox_fit([1, 2, 3, 4, 5, 6, 7, 8], [1, 1, 0, 1, 1, 0, 1, 1], pd.DataFrame({"x": [1.0, 0, 0, 0, 1, 0, 0, 0]}))
+    assert fit.estimable and fit.reason is None
+
+
+def test_group_rules_apply_only_to_0_1_covariates():
+    """A two-level covariate coded 1/2 (not 0/1) is not checked as a 0/1 group indicator."""
+    fit = cox_fit([1, 2, 3, 4, 5, 6, 7, 8], [1, 1, 0, 1, 1, 0, 1, 1], pd.DataFrame({"arm": [2.0, 1, 1, 1, 2, 1, 1, 2]}))
+    assert fit.estimable and fit.reason is None
