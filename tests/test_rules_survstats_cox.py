@@ -509,3 +509,31 @@ def test_group_rules_apply_only_to_0_1_covariates():
     """A two-level covariate coded 1/2 (not 0/1) is not checked as a 0/1 group indicator."""
     fit = cox_fit([1, 2, 3, 4, 5, 6, 7, 8], [1, 1, 0, 1, 1, 0, 1, 1], pd.DataFrame({"arm": [2.0, 1, 1, 1, 2, 1, 1, 2]}))
     assert fit.estimable and fit.reason is None
+
+
+def test_an_overshooting_newton_step_is_halved_and_the_fit_still_reaches_the_maximum(monkeypatch):
+    """Ten strata of 20 patients, one exposed in each; the case is the exposed patient in 5 strata.
+    log L(b) = 5 b - 10 log(e^b + 19), maximal at b = log 19 (odds of 19:1 against the exposed patient
+    given 1 case), information 10 (1/2)(1/2) = 2.5 there. The first Newton step from 0,
+    U/I = 4.5 / 0.475 = 9.47, lowers log L, so it is halved before it is taken."""
+    x, y, s = [], [], []
+    for k in range(10):
+        x += [1.0] + [0.0] * 19
+        y += ([1.0] + [0.0] * 19) if k < 5 else ([0.0, 1.0] + [0.0] * 18)
+        s += [k] * 20
+    seen = []
+    real = condlogit.evaluate
+
+    def spy(sts, beta):
+        out = real(sts, beta)
+        seen.append((float(beta[0]), out[0]))
+        return out
+
+    monkeypatch.setattr(condlogit, "evaluate", spy)
+    beta, var, ll, _ll0, converged, _it, k = condlogit.fit(np.array(x)[:, None], np.array(y), np.array(s))
+    assert seen[1][0] == pytest.approx(4.5 / 0.475, rel=1e-12) and seen[1][1] < seen[0][1]  # the full step: lower
+    assert seen[2][0] == pytest.approx(4.5 / 0.475 / 2, rel=1e-12) and seen[2][1] > seen[0][1]  # halved: higher
+    assert converged is True and k == 10
+    assert beta[0] == pytest.approx(math.log(19.0), rel=1e-9)
+    assert var[0, 0] == pytest.approx(1 / 2.5, rel=1e-9)
+    assert ll == pytest.approx(5 * math.log(19.0) - 10 * math.log(38.0), rel=1e-12)
