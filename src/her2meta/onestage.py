@@ -183,11 +183,12 @@ def stratified_logistic(data: pd.DataFrame, outcome: str, covariates, study_col:
         return _empty(covariates, reason=problem, **base)
     note = (f"left out (all patients with the same outcome): {', '.join(dropped)}" if dropped else None)
     idx = pd.Index(covariates)
+    # spread within studies: the study intercepts absorb differences in a covariate's level between studies
+    sd = (x - pd.DataFrame(x).groupby(study).transform("mean").to_numpy()).std(axis=0)
     if method == "conditional":
         beta, var, ll, _ll0, converged, _it, _k_inf = condlogit.fit(x, y, np.unique(study, return_inverse=True)[1])
         if var is None or not np.all(np.isfinite(beta)) or np.any(np.diag(var) <= 0):
             return _empty(covariates, reason="the conditional likelihood has no finite maximum (separation)", **base)
-        sd = x.std(axis=0)
         if not converged or np.any(np.abs(beta) * sd > 25):
             return _empty(covariates, reason="the conditional likelihood has no finite maximum (quasi-complete "
                           "separation: a covariate predicts the outcome perfectly within studies)", **base)
@@ -199,7 +200,7 @@ def stratified_logistic(data: pd.DataFrame, outcome: str, covariates, study_col:
     fit = _logistic_study_intercepts(x, y, codes, len(levels))
     beta, se, mu, converged = fit["beta"], fit["se"], fit["mu"], fit["converged"]
     if not (np.all(np.isfinite(beta)) and np.all(np.isfinite(se))) or not converged \
-            or np.any(np.abs(beta) * x.std(axis=0) > 25) or (np.min(np.minimum(mu, 1 - mu)) < 1e-10):
+            or np.any(np.abs(beta) * sd > 25) or (np.min(np.minimum(mu, 1 - mu)) < 1e-10):
         return _empty(covariates, reason="the likelihood has no finite maximum (separation: fitted probabilities of "
                       "0 or 1); consider method='conditional' or exact methods", **base)
     return _result(pd.Series(beta, index=idx), pd.Series(se, index=idx), n=base["n"], k_studies=k, method=method,
