@@ -402,11 +402,11 @@ def test_iteration_cap_counts_newton_steps():
     assert (beta[0], converged, it) == (0.0, False, 0)
 
 
-@pytest.mark.parametrize("n11, n00", [(3, 5), (0, 2)])
-def test_climb_towards_an_infinite_estimate_stops_after_three_flat_steps(monkeypatch, n11, n00):
+@pytest.mark.parametrize("n10, n11, n00", [(12, 3, 5), (12, 0, 2), (6, 0, 0)])
+def test_climb_towards_an_infinite_estimate_stops_after_three_flat_steps(monkeypatch, n10, n11, n00):
     """Complete separation (every discordant pair has the case exposed): Newton climbs for ever; the fit
     stops at the third step in a row whose log L change is <= 1e-13 max(1, |log L|), not converged."""
-    x, y, s = matched_pairs(12, 0, n11=n11, n00=n00)
+    x, y, s = matched_pairs(n10, 0, n11=n11, n00=n00)
     seen = []
     real = condlogit.evaluate
 
