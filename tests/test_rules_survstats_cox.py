@@ -537,3 +537,16 @@ def test_an_overshooting_newton_step_is_halved_and_the_fit_still_reaches_the_max
     assert beta[0] == pytest.approx(math.log(19.0), rel=1e-9)
     assert var[0, 0] == pytest.approx(1 / 2.5, rel=1e-9)
     assert ll == pytest.approx(5 * math.log(19.0) - 10 * math.log(38.0), rel=1e-12)
+
+
+def test_a_missing_stratum_label_is_reported_by_cox_fit():
+    with pytest.raises(SurvivalError, match=r"^cox_fit: strata has 1 missing label\(s\); give every patient a strata "
+                                            r"label$"):
+        cox_fit(T6, D6, pd.DataFrame({"age": [50.0, 61, 45, 70, 38, 55]}), strata=["a", "a", None, "b", "b", "b"])
+
+
+def test_a_yes_no_categorical_covariate_is_not_listed_as_non_numeric():
+    """A categorical column of True/False is a 0/1 covariate; only the text column is named as not numeric."""
+    flag = pd.Series(pd.Categorical([True, False, True, False, True, False]))
+    with pytest.raises(SurvivalError, match=r"^cox_fit: covariates must be numeric; not numeric: \['arm'\];"):
+        cox_fit(T6, D6, pd.DataFrame({"flag": flag, "arm": list("ABABAB")}))
