@@ -62,7 +62,7 @@ def packages(draw):
     fmt = draw(st.sampled_from(["csv", "csv", "dta", "xpt"]))
     if fmt != "csv":  # typed formats: some columns numeric (with missing values), names as SAS/Stata allow
         for table in (frame, second):
-            table.columns = [c if c in ("USUBJID", "PARAMCD") else _typed_name(c, i) for i, c in enumerate(table.columns)]
+            table.columns = _typed_names(table.columns)
             for column in table.columns[1:]:
                 if column != "PARAMCD" and draw(st.booleans()):
                     numbers = pd.to_numeric(table[column], errors="coerce").astype(float)
@@ -74,6 +74,20 @@ def packages(draw):
 def _typed_name(name: str, index: int) -> str:
     cleaned = "".join(ch for ch in name if ch.isascii() and ch.isalnum())[:7]
     return cleaned if cleaned[:1].isalpha() else f"V{index}{cleaned}"[:8]
+
+
+def _typed_names(columns) -> list[str]:
+    """SAS and Stata names, unique whatever their case: XPT holds no "DT" beside "dT", and cleaning can
+    make two names one ("a_b", "ab")."""
+    names: list[str] = []
+    for index, column in enumerate(columns):
+        name = column if column in ("USUBJID", "PARAMCD") else _typed_name(column, index)
+        taken = {n.upper() for n in names}
+        suffix = 0
+        while name.upper() in taken:
+            name, suffix = f"V{index}X{suffix}"[:8], suffix + 1
+        names.append(name)
+    return names
 
 
 CODE_TARGET = st.one_of(st.none(), st.booleans(), st.integers(-2, 3), st.floats(allow_nan=False, allow_infinity=False),
