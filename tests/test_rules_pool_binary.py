@@ -830,3 +830,19 @@ def test_an_empty_table_adds_nothing_to_the_peto_estimate():
     assert res.estimate == pytest.approx(1.5 / (v1 + v2), rel=1e-12)
     assert res.se == pytest.approx(1 / math.sqrt(v1 + v2), rel=1e-12)
     assert res.k == 3 and res.k_yi == 2
+
+
+@pytest.mark.parametrize("a, b, c, d", [
+    ([6, 0], [3, 6], [1, 6], [7, 9]),       # OR_MH = 1.3067
+    ([8, 8], [9, 2], [0, 8], [6, 8]),       # OR_MH = 7.3913
+])
+def test_breslow_day_keeps_every_stratum_with_both_arms_events_and_non_events(a, b, c, d):
+    """Strata with both arms non-empty and with events and non-events have an expected count
+    strictly inside the margins at any common OR: all count (k_pos = 2), and the statistic is
+    the one written out by hand."""
+    res = breslow_day_test(a, b, c, d)
+    n = np.add(np.add(a, b), np.add(c, d))
+    psi = np.sum(np.multiply(a, d) / n) / np.sum(np.multiply(b, c) / n)
+    bd, ta = _breslow_day_by_hand(a, b, c, d, psi)
+    assert res["k_pos"] == 2
+    assert res["BD"] == pytest.approx(bd, rel=1e-8) and res["TA"] == pytest.approx(ta, rel=1e-8)
