@@ -550,3 +550,20 @@ def test_a_yes_no_categorical_covariate_is_not_listed_as_non_numeric():
     flag = pd.Series(pd.Categorical([True, False, True, False, True, False]))
     with pytest.raises(SurvivalError, match=r"^cox_fit: covariates must be numeric; not numeric: \['arm'\];"):
         cox_fit(T6, D6, pd.DataFrame({"flag": flag, "arm": list("ABABAB")}))
+
+
+def test_a_covariate_shifted_between_strata_is_not_taken_for_an_infinite_estimate():
+    """A stratified Cox model compares patients only within strata, so adding 100 to a covariate in
+    one stratum changes nothing: the check for an infinite coefficient (|beta| x SD > 25) must use
+    the covariate's spread within strata, not across them."""
+    rng = np.random.default_rng(7)
+    n = 120
+    strata = np.repeat([0, 1], n // 2)
+    x = rng.normal(size=n)
+    time = rng.exponential(1.0 / np.exp(0.7 * x))
+    event = np.ones(n)
+    plain = cox_fit(time, event, x[:, None], strata=strata)
+    shifted = cox_fit(time, event, (x + 100.0 * strata)[:, None], strata=strata)
+    assert plain.estimable and shifted.estimable
+    assert shifted.coef.iloc[0] == pytest.approx(plain.coef.iloc[0], abs=1e-8)
+    assert shifted.se.iloc[0] == pytest.approx(plain.se.iloc[0], abs=1e-8)

@@ -196,7 +196,11 @@ def cox_fit(time, event, X, *, ties: str = "efron", robust: bool = False, strata
         naive, last_step = None, None
     if naive is None or not np.all(np.isfinite(naive)) or np.any(np.diag(naive) <= 0):
         return _not_estimable(names, n, events, "the information matrix is singular at the estimate", **kw)
-    sd = x.std(axis=0)
+    # the scale of a covariate is its spread within strata: a stratified model is blind to a shift between strata
+    _, stratum = np.unique(s, return_inverse=True)
+    stratum_means = np.stack([np.bincount(stratum, weights=x[:, j]) for j in range(x.shape[1])], axis=1) \
+        / np.bincount(stratum)[:, None]
+    sd = (x - stratum_means[stratum]).std(axis=0)
     infinite = [nm for j, nm in enumerate(names)
                 if abs(last_step[j]) > 1e-6 * (1 + abs(beta[j])) or abs(beta[j]) * sd[j] > 25]
     if infinite:
