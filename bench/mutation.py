@@ -304,10 +304,12 @@ def show_survivors(patterns: list[str], workdir: Path) -> None:
         print(f"# {mutant} ({results[module_of(mutant)][mutant]}) key {key}{note}\n{texts[mutant]}\n")
 
 
-def open_mutants(results: dict[str, dict[str, str]], patterns: list[str]) -> list[str]:
-    """The survived / no-tests / suspicious mutants whose name or module matches a pattern."""
+def open_mutants(results: dict[str, dict[str, str]], patterns: list[str], *, not_run: bool = False) -> list[str]:
+    """The survived / no-tests / suspicious mutants whose name or module matches a pattern (and,
+    with not_run, those without a result yet, such as the new mutants of a function just edited)."""
+    wanted = ("survived", "no tests", "suspicious") + (("not run",) if not_run else ())
     return sorted(m for found in results.values() for m, status in found.items()
-                  if status in ("survived", "no tests", "suspicious")
+                  if status in wanted
                   and any(fnmatch.fnmatch(m, p) or fnmatch.fnmatch(module_of(m), p) for p in patterns))
 
 
@@ -365,7 +367,8 @@ def main(argv: list[str] | None = None) -> int:
     run_parser = commands.add_parser("run", help="run mutmut on the modules matching the patterns (default: all)")
     run_parser.add_argument("patterns", nargs="*", help="module names or patterns, e.g. her2meta.pool.tau2, or mutant names")
     run_parser.add_argument("--open", action="store_true",
-                            help="only the mutants still open (survived, no tests) among those matching: after adding tests")
+                            help="only the mutants still open (survived, no tests) or not run yet among those matching: after adding "
+                                 "tests (after editing src/, run it twice: the first pass makes the new mutants)")
     run_parser.add_argument("--max-children", type=int, default=os.cpu_count() or 2)
     run_parser.add_argument("--commit", metavar="REV",
                             help="mutate and test this commit (e.g. HEAD), not the working tree with its uncommitted edits")
@@ -383,7 +386,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "run":
         patterns = args.patterns
         if args.open:
-            patterns = open_mutants(read_results(workdir), patterns or ["*"])
+            patterns = open_mutants(read_results(workdir), patterns or ["*"], not_run=True)
             if not patterns:
                 raise SystemExit("no open mutant matches")
         return run(patterns, workdir, args.max_children, args.commit)
