@@ -121,6 +121,13 @@ def test_the_start_column_must_come_from_a_declared_dataset():
     assert error.hint == "declared datasets: adsl, adtte"
 
 
+def test_the_dataset_of_the_start_column_is_the_text_before_the_first_dot():
+    """A column name may itself hold a dot (flat files do): "adsl.RAND.DT" is column RAND.DT of adsl."""
+    check_cutoff(_spec({"date": "2016-03-31", "start": "adsl.RAND.DT"}), "m.yaml")
+    error = _check_fails(_spec({"date": "2016-03-31", "start": "ds.RAND.DT"}))
+    assert error.detail == "data_cutoff start reads from dataset 'ds', which is not declared"
+
+
 # ------------------------------------------------------------------------------ calendar cut-off
 
 CUTOFF = "2016-03-31"
