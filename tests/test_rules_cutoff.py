@@ -293,3 +293,20 @@ def test_study_day_cutoff_tolerates_a_millionth_of_a_day_of_rounding():
     qc = {"exclusions": []}
     apply_cutoff("S1", {"data_cutoff": {"study_day": 366}, "fields": {}}, out, {}, qc)
     assert out["os_event"].tolist() == [1, 0]
+
+
+def test_every_time_is_cut_whatever_comes_before_it():
+    """A time that cannot be checked (efs_months, no dates) or needs no change (os_months, ended
+    before the cut-off) does not stop the check of the times after it (pfs_months ends after)."""
+    ids = ["p1"]
+    start = pd.Series(START, index=ids)
+    out = pd.DataFrame({"efs_months": [_months(400)], "efs_event": [1], "os_months": [_months(30)], "os_event": [1],
+                        "pfs_months": [_months(100)], "pfs_event": [1]}, index=ids)
+    qc = {"exclusions": []}
+    apply_cutoff("S1", {"data_cutoff": {"date": CUTOFF}, "fields": {}}, out,
+                 {"os_months": (start, start + pd.Timedelta(days=30)), "pfs_months": (start, start + pd.Timedelta(days=100))},
+                 qc)
+    assert qc["data_cutoff"] == {"date": "2016-03-31", "checked": ["os_months", "pfs_months"], "not_checked": ["efs_months"]}
+    assert out["pfs_months"].iloc[0] == pytest.approx(_months(90), abs=1e-12)
+    assert out["pfs_event"].iloc[0] == 0
+    assert out["efs_months"].iloc[0] == pytest.approx(_months(400))
