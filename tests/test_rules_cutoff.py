@@ -276,6 +276,7 @@ def test_study_day_cutoff_censors_each_time_beyond_day_n_and_records_it(caplog):
     messages = [r.getMessage() for r in caplog.records]
     assert messages[0].endswith("field os_months; example: subject 'b' ends day 367")
     assert messages[1].endswith("field os_months; example: subject 'c' ends day 401")
+    assert [m.split(":")[0] for m in messages] == ["study S1", "study S1"]  # the log names the study
 
 
 def test_study_day_cutoff_given_as_text_in_the_mapping_is_a_number():
@@ -310,3 +311,28 @@ def test_every_time_is_cut_whatever_comes_before_it():
     assert out["pfs_months"].iloc[0] == pytest.approx(_months(90), abs=1e-12)
     assert out["pfs_event"].iloc[0] == 0
     assert out["efs_months"].iloc[0] == pytest.approx(_months(400))
+
+
+def test_a_missing_event_after_the_cutoff_is_shortened_follow_up_not_an_event():
+    """An unknown event status is not an event: past the cut-off the time is shortened and counted as
+    follow-up after the cut-off; the status stays unknown."""
+    ids = ["p1"]
+    start = pd.Series(START, index=ids)
+    out = pd.DataFrame({"efs_months": [_months(100)], "efs_event": [np.nan]}, index=ids)
+    qc = {"exclusions": []}
+    apply_cutoff("S1", {"data_cutoff": {"date": CUTOFF}, "fields": {}}, out,
+                 {"efs_months": (start, start + pd.Timedelta(days=100))}, qc)
+    assert [(e["reason"], e["count"]) for e in qc["exclusions"]] == [("follow-up after the data cut-off 2016-03-31", 1)]
+    assert out["efs_months"].iloc[0] == pytest.approx(_months(90), abs=1e-12)
+    assert np.isnan(out["efs_event"].iloc[0])
+
+
+def test_a_time_without_its_event_column_is_still_shortened_and_counted():
+    ids = ["p1", "p2"]
+    start = pd.Series(START, index=ids)
+    out = pd.DataFrame({"os_months": [_months(100), _months(30)]}, index=ids)
+    qc = {"exclusions": []}
+    apply_cutoff("S1", {"data_cutoff": {"date": CUTOFF}, "fields": {}}, out,
+                 {"os_months": (start, start + pd.to_timedelta([100, 30], unit="D"))}, qc)
+    assert [(e["reason"], e["count"]) for e in qc["exclusions"]] == [("follow-up after the data cut-off 2016-03-31", 1)]
+    assert out["os_months"].tolist() == pytest.approx([_months(90), _months(30)], abs=1e-12)
