@@ -954,3 +954,90 @@ def test_pcr_flag_zero_means_no_pcr(flag):
     out = pcr_consistency(pd.Series([flag, flag], dtype=object), pd.Series(["ypT0", "ypT2"]),
                           pd.Series(["ypN0", "ypN0"]))
     assert out.tolist() == [True, False]
+
+
+# ----------------------------------------------------------------------------- drugs (issue 18, her2meta.dictionary.drugs)
+
+
+
+def test_an_abbreviation_expanding_to_a_code_with_a_thousands_comma_is_one_drug():
+    """'ICI 182,780' (fulvestrant's code, drugs.yaml) in an abbreviation's expansion is one token, not two."""
+    r = parse_regimen("F + trastuzumab", {"F": "ICI 182,780"})
+    assert r.agents == ("fulvestrant", "trastuzumab")
+
+
+def test_an_unlisted_agent_followed_by_a_plain_dose_is_still_declared():
+    """A declared agent written with a dose ('XYZ-123 200 mg') is the declared agent, the dose dropped."""
+    r = parse_regimen("XYZ-123 200 mg + trastuzumab", unlisted_agents={"XYZ-123": "investigational"})
+    assert (r.regimen, r.regimen_class, r.declared) == ("trastuzumab+XYZ-123", "investigational", ("XYZ-123",))
+
+
+def _tiny_dictionary(**extra):
+    data = {"class_order": ["anti_her2_mab", "taxane"],
+            "agents": [{"name": "trastuzumab", "class": "anti_her2_mab"},
+                       {"name": "pertuzumab", "class": "anti_her2_mab"},
+                       {"name": "docetaxel", "class": "taxane"}]}
+    data.update(extra)
+    return DrugDictionary(data)
+
+
+def test_a_combination_product_without_synonyms_resolves_by_its_name():
+    """Synonyms of a combination product are optional: its name alone resolves to its agents."""
+    d = _tiny_dictionary(combinations=[{"name": "DuoMab", "agents": ["trastuzumab", "pertuzumab"]}])
+    assert d.lookup("duomab") == ("pertuzumab", "trastuzumab")
+
+
+def test_an_unlisted_agent_that_is_a_combination_product_names_its_agents_in_the_error():
+    """Declaring Phesgo as unlisted is refused, the message saying what it already is."""
+    with pytest.raises(DerivationError) as e:
+        parse_regimen("Phesgo", unlisted_agents={"Phesgo": "other"})
+    assert e.value.field == "unlisted_agents"
+    assert "'Phesgo' (= pertuzumab+trastuzumab)" in e.value.hint
+
+
+def test_an_unlisted_agent_with_a_class_outside_the_declared_classes_names_unlisted_agents():
+    """The error for `unlisted_agents: {XYZ-123: chemo}` points the user at unlisted_agents."""
+    with pytest.raises(DerivationError, match="Declare 'XYZ-123' as one of other, investigational") as e:
+        parse_regimen("XYZ-123", unlisted_agents={"XYZ-123": "chemo"})
+    assert e.value.field == "unlisted_agents"
+
+
+def test_an_expansion_list_skips_blank_and_none_entries_and_keeps_the_rest():
+    """In an abbreviation's expansion, '' and 'none' add no agent and do not end the list."""
+    r = parse_regimen("HP", {"HP": ["", "none", "trastuzumab", "pertuzumab"]})
+    assert r.agents == ("pertuzumab", "trastuzumab")
+    r = parse_regimen("HX", {"HX": "none + trastuzumab"})
+    assert r.agents == ("trastuzumab",)
+
+
+def test_a_regimen_of_only_qualifiers_is_reported_under_field_regimen():
+    """A text with no drug name ('6 cycles') stops the study under field 'regimen'."""
+    with pytest.raises(DerivationError, match="No drug name found in the regimen text") as e:
+        parse_regimen("6 cycles")
+    assert e.value.field == "regimen"
+
+
+def test_a_qualifier_or_an_empty_token_in_a_regimen_does_not_end_the_phase():
+    """'docetaxel + 6 cycles + trastuzumab' and 'docetaxel, , trastuzumab' hold both drugs."""
+    assert parse_regimen("docetaxel + 6 cycles + trastuzumab").agents == ("docetaxel", "trastuzumab")
+    assert parse_regimen("docetaxel, , trastuzumab").agents == ("docetaxel", "trastuzumab")
+
+
+def test_parse_regimens_of_only_declared_regimens_keeps_the_column_types():
+    """Columns are string / nullable boolean even when every value is unknown (a declared regimen)."""
+    df = parse_regimens(pd.Series(["Physician's choice"] * 2), regimens={"Physician's choice": "other"})
+    assert str(df["anti_her2"].dtype) == "string"
+    assert str(df["regimen"].dtype) == "string"
+    for c in ("chemo_anthracycline", "chemo_taxane", "chemo_platinum", "endocrine_concurrent"):
+        assert str(df[c].dtype) == "boolean"
+        assert df[c].isna().all()
+    assert df["anti_her2"].isna().all()
+
+
+# ----------------------------------------------------------------------------- DerivationError listing
+
+def test_derivation_error_says_one_more_when_one_value_is_past_the_listed_twenty():
+    """21 bad values: 20 are listed and the message says '... and 1 more' (none is silently left out)."""
+    e = DerivationError("x", [f"v{i}" for i in range(21)], [1] * 21, "Fix it.")
+    assert ", ... and 1 more." in str(e)
+    assert "'v20'" not in str(e)
