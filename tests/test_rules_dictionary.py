@@ -1041,3 +1041,12 @@ def test_derivation_error_says_one_more_when_one_value_is_past_the_listed_twenty
     e = DerivationError("x", [f"v{i}" for i in range(21)], [1] * 21, "Fix it.")
     assert ", ... and 1 more." in str(e)
     assert "'v20'" not in str(e)
+
+
+def test_an_expansion_given_as_a_list_takes_each_entry_as_one_drug_name():
+    """The list form of an expansion is not split: an entry holding two names is refused and named."""
+    with pytest.raises(DerivationError, match="must use generic names, brands or codes") as e:
+        parse_regimen("TH", {"TH": ["docetaxel+trastuzumab"]})
+    assert e.value.field == "abbreviations"
+    assert list(e.value.counts) == ["docetaxel+trastuzumab"]
+    assert parse_regimen("TH", {"TH": ["docetaxel", "trastuzumab"]}).agents == ("docetaxel", "trastuzumab")
